@@ -1,0 +1,6 @@
+"""social-rm: does a reward model prefer socially desirable responses?"""
+
+from social_rm.runner import Scores, read_scores, score_pairs, write_scores
+from social_rm.scorers import SCORERS, Completion, Scorer, get_scorer
+
+__all__ = ["SCORERS", "Completion", "Scorer", "Scores", "get_scorer", "read_scores", "score_pairs", "write_scores"]
