@@ -1,0 +1,52 @@
+"""Offline by construction: the Hugging Face libraries read these once, on import, so they are set here first."""
+
+import os
+import tempfile
+from pathlib import Path
+
+_HF_HOME = tempfile.mkdtemp(prefix="social-rm-test-hf-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_EVALUATE_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = Path(os.environ.get("SOCIAL_RM_SOURCES", REPO.parent / "shared" / "corpora"))
+DEMO_SOURCES = REPO / "social_rm" / "demo_corpora"
+
+
+@pytest.fixture(scope="session")
+def sources() -> Path:
+    """The real corpora (read-only). Missing corpora fail the tests that need them, loudly."""
+    if not (SOURCES / "manifest.json").is_file():
+        pytest.fail(f"real corpora not found at {SOURCES}: set SOCIAL_RM_SOURCES to the shared corpora folder")
+    return SOURCES
+
+
+@pytest.fixture(scope="session")
+def bbq_built(sources, tmp_path_factory):
+    """social-pairs built from the real BBQ files once per session: (folder, BuiltSource)."""
+    from dataset_builders.build import build
+
+    out = tmp_path_factory.mktemp("real") / "social-pairs"
+    (built,) = build(out, sources, only=["bbq"], log=lambda *_: None)
+    return out, built
+
+
+@pytest.fixture(scope="session")
+def demo_built(tmp_path_factory):
+    """social-pairs built from the bundled demo corpora: (folder, [BuiltSource])."""
+    from dataset_builders.build import build
+
+    out = tmp_path_factory.mktemp("demo") / "social-pairs"
+    return out, build(out, DEMO_SOURCES, verify=False, log=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def metric():
+    import evaluate
+
+    return evaluate.load(str(REPO / "metric" / "social_rm"))
