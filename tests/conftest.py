@@ -50,3 +50,14 @@ def metric():
     import evaluate
 
     return evaluate.load(str(REPO / "metric" / "social_rm"))
+
+
+@pytest.fixture(scope="session")
+def metric_module():
+    """metric/social_rm/social_rm.py imported as a plain module, for its pure functions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("social_rm_metric", REPO / "metric" / "social_rm" / "social_rm.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -60,14 +60,8 @@ def test_encode_stores_class_label_codes():
     assert schema.FEATURES["error_type"].names == list(schema.ERROR_TYPES)
 
 
-def test_metric_vocabularies_are_the_schemas(metric):
-    import importlib.util
-
-    from tests.conftest import REPO
-
-    spec = importlib.util.spec_from_file_location("social_rm_metric", REPO / "metric/social_rm/social_rm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_metric_vocabularies_are_the_schemas(metric_module):
+    module = metric_module
     assert module.ROLES == schema.ROLES
     for column, names in schema.CLASS_LABELS.items():
         assert module.VOCABULARIES[column] == names

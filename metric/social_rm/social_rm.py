@@ -106,6 +106,7 @@ VOCABULARIES = {
     "chosen_role": ROLES,
     "rejected_role": ROLES,
 }
+CLASS_LABELS = ("domain", "label_type", "error_type", "bias_direction")
 TEXT_COLUMNS = ("domain", "source", "category", "subset", "group_id", "chosen_role", "rejected_role",
                 "label_type", "error_type", "bias_direction")
 FIGURES = (
@@ -202,10 +203,9 @@ def _codes(values, column: str, vocabulary=None) -> tuple[np.ndarray, list]:
         code = index.get(value)
         if code is None:
             if vocabulary is not None:
-                if isinstance(value, (int, np.integer)) or (isinstance(value, str) and value.isdigit()):
-                    if 0 <= int(value) < len(vocabulary):  # a ClassLabel's integer code
-                        codes[row] = index.setdefault(value, int(value))
-                        continue
+                if isinstance(value, (int, np.integer)) and 0 <= value < len(vocabulary):  # a ClassLabel code
+                    codes[row] = index.setdefault(value, int(value))
+                    continue
                 raise ValueError(f"{column!r} row {row}: unknown value {value!r}; expected one of {vocabulary}")
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{column!r} row {row}: expected a non-empty string (got {value!r})")
@@ -216,6 +216,9 @@ def _codes(values, column: str, vocabulary=None) -> tuple[np.ndarray, list]:
 
 
 def _scores(values, column: str) -> np.ndarray:
+    missing = next((row for row, value in enumerate(values) if value is None), None)
+    if missing is not None:
+        raise ValueError(f"{column!r} row {missing}: expected a float score (got None: a pair without a score)")
     try:
         scores = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -223,7 +226,7 @@ def _scores(values, column: str) -> np.ndarray:
         raise ValueError(f"{column!r} row {row}: expected a float score (got {values[row]!r})") from None
     bad = np.flatnonzero(~np.isfinite(scores))
     if bad.size:
-        raise ValueError(f"{column!r} row {bad[0]}: scores must be finite (got {scores[bad[0]]!r})")
+        raise ValueError(f"{column!r} row {bad[0]}: scores must be finite (got {float(scores[bad[0]])!r})")
     return scores
 
 
@@ -440,13 +443,20 @@ class SocialRM(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {
-                    "chosen_scores": datasets.Value("float64"),
-                    "rejected_scores": datasets.Value("float64"),
-                    **{column: datasets.Value("string") for column in TEXT_COLUMNS},
-                }
-            ),
+            # The ClassLabel columns come as names, or all four as their integer codes (as `datasets` gives them).
+            features=[
+                datasets.Features(
+                    {
+                        "chosen_scores": datasets.Value("float64"),
+                        "rejected_scores": datasets.Value("float64"),
+                        **{
+                            column: datasets.Value("int64" if as_codes and column in CLASS_LABELS else "string")
+                            for column in TEXT_COLUMNS
+                        },
+                    }
+                )
+                for as_codes in (False, True)
+            ],
             reference_urls=["https://aclanthology.org/2022.findings-acl.165/"],
         )
 
