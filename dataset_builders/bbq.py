@@ -59,7 +59,9 @@ def _read_target_locs(path: Path) -> dict[tuple[str, str, int], int | None]:
             if loc == -1:
                 raise CorpusError(f"{path} row {line}: 'target_loc' must be 0, 1, 2 or NA (got {value!r})")
             if key in locs and locs[key] != loc:
-                raise CorpusError(f"{path} row {line}: key {key} listed twice with target_loc {locs[key]} and {loc}")
+                raise CorpusError(
+                    f"{path} row {line}: key {key} listed twice with target_loc {locs[key]} and {loc}"
+                )
             locs[key] = loc
     return locs
 
@@ -76,7 +78,9 @@ def read(paths: dict[str, Path]) -> Iterator[dict]:
                     # question_index is a string in the jsonl and the csv; example_id restarts per category
                     key = (item["category"], str(item["question_index"]), int(item["example_id"]))
                 except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-                    raise CorpusError(f"{path} line {line}: not a BBQ item ({error}): {text[:120]!r}") from error
+                    raise CorpusError(
+                        f"{path} line {line}: not a BBQ item ({error}): {text[:120]!r}"
+                    ) from error
                 if key not in locs:
                     raise CorpusError(
                         f"{path} line {line}: no row in {paths[METADATA.path]} for "
@@ -100,7 +104,9 @@ def _roles(item: dict) -> list[str]:
     roles, groups = ["unknown"] * 3, iter(("group_a", "group_b"))
     for i in range(3):
         if i != unknown[0]:
-            roles[i] = next(groups) if target is None else "stereotyped" if i == target else "anti_stereotyped"
+            roles[i] = (
+                next(groups) if target is None else "stereotyped" if i == target else "anti_stereotyped"
+            )
     return roles
 
 
@@ -117,7 +123,9 @@ def to_pairs(item: dict) -> list[dict]:
     if condition not in ("ambig", "disambig"):
         raise CorpusError(f"{where}: 'context_condition' must be ambig or disambig (got {condition!r})")
     if label not in (0, 1, 2) or (roles[label] == "unknown") != (condition == "ambig"):
-        raise CorpusError(f"{where}: 'label' {label!r} must be the unknown answer exactly when the context is ambig")
+        raise CorpusError(
+            f"{where}: 'label' {label!r} must be the unknown answer exactly when the context is ambig"
+        )
     group_id = f"bbq/{item['category']}/{condition}/{item['example_id']}"
     prompt = [message("user", PROMPT_TEMPLATE.format(context=item["context"], question=item["question"]))]
 

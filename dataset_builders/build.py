@@ -41,7 +41,10 @@ class BuiltSource:
     num_bytes: dict[str, int] = field(default_factory=dict)  # split -> Arrow size, for the card
 
     def counts(self) -> dict[str, Counter]:
-        return {split: Counter((r["subset"], r["label_type"]) for r in rows) for split, rows in self.splits.items()}
+        return {
+            split: Counter((r["subset"], r["label_type"]) for r in rows)
+            for split, rows in self.splits.items()
+        }
 
 
 def select(only: list[str] | None = None, exclude_licenses: list[str] = ()) -> list[Builder]:

@@ -3,4 +3,13 @@
 from social_rm.runner import Scores, read_scores, score_pairs, write_scores
 from social_rm.scorers import SCORERS, Completion, Scorer, get_scorer
 
-__all__ = ["SCORERS", "Completion", "Scorer", "Scores", "get_scorer", "read_scores", "score_pairs", "write_scores"]
+__all__ = [
+    "SCORERS",
+    "Completion",
+    "Scorer",
+    "Scores",
+    "get_scorer",
+    "read_scores",
+    "score_pairs",
+    "write_scores",
+]

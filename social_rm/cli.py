@@ -15,8 +15,12 @@ def _csv(value: str) -> list[str]:
 
 def _add_build_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", type=_csv, help="comma-separated sources to build (default: all)")
-    parser.add_argument("--exclude-license", type=_csv, default=[], help="leave out sources with these licences")
-    parser.add_argument("--no-verify", action="store_true", help="skip sha256 checks (a locally edited corpus)")
+    parser.add_argument(
+        "--exclude-license", type=_csv, default=[], help="leave out sources with these licences"
+    )
+    parser.add_argument(
+        "--no-verify", action="store_true", help="skip sha256 checks (a locally edited corpus)"
+    )
 
 
 def _add_metric_args(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +39,9 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="build social-pairs from the raw corpora")
-    build.add_argument("--sources", type=Path, help="folder of raw corpora (default: $SOCIAL_RM_SOURCES, else download)")
+    build.add_argument(
+        "--sources", type=Path, help="folder of raw corpora (default: $SOCIAL_RM_SOURCES, else download)"
+    )
     build.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     _add_build_args(build)
 
@@ -47,11 +53,15 @@ def parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="compute social_rm from a scores file")
     _dataset_args(evaluate)
-    evaluate.add_argument("--scores", type=Path, required=True, help="scores file: id, chosen_score, rejected_score")
+    evaluate.add_argument(
+        "--scores", type=Path, required=True, help="scores file: id, chosen_score, rejected_score"
+    )
     evaluate.add_argument("--out", type=Path, required=True, help="results JSON to write")
     _add_metric_args(evaluate)
 
-    run = commands.add_parser("run", help="build, score and evaluate in one go (no arguments: the offline demo)")
+    run = commands.add_parser(
+        "run", help="build, score and evaluate in one go (no arguments: the offline demo)"
+    )
     run.add_argument("--model", action="append", help="scorer (repeatable; default: every baseline)")
     run.add_argument("--sources", type=Path, help="folder of raw corpora (default: the bundled demo corpora)")
     run.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
@@ -75,8 +85,12 @@ def _score(dataset, config, split, model, seed, out: Path):
 
     ds = load_pairs(dataset, config, split)
     scores = score_pairs(ds, get_scorer(model, seed=seed))
-    scores.metadata["dataset"] = {"path": str(dataset), "config": config, "split": split,
-                                  "fingerprint": fingerprint(dataset)}
+    scores.metadata["dataset"] = {
+        "path": str(dataset),
+        "config": config,
+        "split": split,
+        "fingerprint": fingerprint(dataset),
+    }
     write_scores(scores, out)
     print(f"wrote {out} ({len(scores.ids):,} pairs)")
     return ds, scores
@@ -103,7 +117,9 @@ def cmd_evaluate(args) -> None:
 
     ds = load_pairs(args.dataset, args.config, args.split)
     scores = read_scores(args.scores)
-    result = _evaluate(ds, scores, args.dataset, args.config, args.split, args.n_bootstrap, args.seed, args.out)
+    result = _evaluate(
+        ds, scores, args.dataset, args.config, args.split, args.n_bootstrap, args.seed, args.out
+    )
     print(format_table(result, f"social_rm: {scores.metadata.get('model', {}).get('name', args.scores)}"))
     print(f"wrote {args.out}")
 
@@ -116,14 +132,23 @@ def cmd_run(args) -> None:
 
     demo = args.sources is None
     if demo:
-        print(f"demo: building from the bundled demo corpora in {DEMO_SOURCES} (not the real corpora; pass "
-              "--sources DIR for those)")
+        print(
+            f"demo: building from the bundled demo corpora in {DEMO_SOURCES} (not the real corpora; pass "
+            "--sources DIR for those)"
+        )
     dataset = args.out / "social-pairs"
-    build(dataset, DEMO_SOURCES if demo else args.sources, args.only, args.exclude_license,
-          verify=not (demo or args.no_verify))
+    build(
+        dataset,
+        DEMO_SOURCES if demo else args.sources,
+        args.only,
+        args.exclude_license,
+        verify=not (demo or args.no_verify),
+    )
     metric = load_metric()
     for model in args.model or BASELINES:
-        ds, scores = _score(dataset, "default", "test", model, args.seed, args.out / "scores" / f"{model}.parquet")
+        ds, scores = _score(
+            dataset, "default", "test", model, args.seed, args.out / "scores" / f"{model}.parquet"
+        )
         out = args.out / "results" / f"{model}.json"
         result = _evaluate(ds, scores, dataset, "default", "test", args.n_bootstrap, args.seed, out, metric)
         print()

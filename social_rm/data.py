@@ -51,5 +51,7 @@ def fingerprint(dataset: str | Path) -> str:
         return str(dataset)
     digest = hashlib.sha256()
     for path in sorted([root / "README.md", *root.glob("data/**/*.parquet")]):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(
+            str(path.relative_to(root)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest()
+        )
     return digest.hexdigest()

@@ -11,8 +11,8 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from social_rm.io import atomic_path
 from social_rm.data import PAIR_COLUMNS, columns
+from social_rm.io import atomic_path
 from social_rm.runner import Scores
 
 METRIC_DIR = Path(__file__).resolve().parent.parent / "metric" / "social_rm"
@@ -48,7 +48,9 @@ def align(ds: datasets.Dataset, scores: Scores, source: str = "scores file") -> 
     return scores.chosen[order], scores.rejected[order]
 
 
-def compute(ds: datasets.Dataset, scores: Scores, n_bootstrap: int = 1000, seed: int = 0, metric=None) -> dict:
+def compute(
+    ds: datasets.Dataset, scores: Scores, n_bootstrap: int = 1000, seed: int = 0, metric=None
+) -> dict:
     chosen, rejected = align(ds, scores)
     metric = metric or load_metric()
     return metric.compute(

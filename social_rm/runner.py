@@ -44,10 +44,14 @@ def completions(ds: datasets.Dataset) -> tuple[list[Completion], np.ndarray, np.
     return list(index), chosen, rejected, ids
 
 
-def score_pairs(ds: datasets.Dataset, scorer: Scorer, chunk_size: int = 4096, progress: bool = True) -> Scores:
+def score_pairs(
+    ds: datasets.Dataset, scorer: Scorer, chunk_size: int = 4096, progress: bool = True
+) -> Scores:
     unique, chosen, rejected, ids = completions(ds)
     values = np.empty(len(unique), dtype=np.float64)
-    with tqdm(total=len(unique), unit="completion", desc=f"scoring with {scorer.name}", disable=not progress) as bar:
+    with tqdm(
+        total=len(unique), unit="completion", desc=f"scoring with {scorer.name}", disable=not progress
+    ) as bar:
         for start in range(0, len(unique), chunk_size):
             batch = unique[start : start + chunk_size]
             values[start : start + len(batch)] = scorer.score(batch)
@@ -76,7 +80,9 @@ def read_scores(path: Path) -> Scores:
     if path.suffix == ".parquet":
         table = pq.read_table(path)
     elif path.suffix in (".jsonl", ".json"):
-        table = pa.Table.from_pylist([json.loads(line) for line in path.read_text().splitlines() if line.strip()])
+        table = pa.Table.from_pylist(
+            [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        )
     elif path.suffix == ".csv":
         import pyarrow.csv
 
@@ -95,5 +101,8 @@ def read_scores(path: Path) -> Scores:
             raise ValueError(f"scores file {path} row {bad}: {name!r} must be a number (got {values[bad]!r})")
         columns[name] = np.asarray(values, dtype=np.float64)
     return Scores(
-        [str(i) for i in table.column("id").to_pylist()], columns["chosen_score"], columns["rejected_score"], metadata
+        [str(i) for i in table.column("id").to_pylist()],
+        columns["chosen_score"],
+        columns["rejected_score"],
+        metadata,
     )

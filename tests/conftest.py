@@ -22,7 +22,9 @@ DEMO_SOURCES = REPO / "social_rm" / "demo_corpora"
 def sources() -> Path:
     """The real corpora (read-only). Missing corpora fail the tests that need them, loudly."""
     if not (SOURCES / "manifest.json").is_file():
-        pytest.fail(f"real corpora not found at {SOURCES}: set SOCIAL_RM_SOURCES to the shared corpora folder")
+        pytest.fail(
+            f"real corpora not found at {SOURCES}: set SOCIAL_RM_SOURCES to the shared corpora folder"
+        )
     return SOURCES
 
 
@@ -57,7 +59,9 @@ def metric_module():
     """metric/social_rm/social_rm.py imported as a plain module, for its pure functions."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("social_rm_metric", REPO / "metric" / "social_rm" / "social_rm.py")
+    spec = importlib.util.spec_from_file_location(
+        "social_rm_metric", REPO / "metric" / "social_rm" / "social_rm.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

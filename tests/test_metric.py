@@ -5,8 +5,18 @@ import re
 import numpy as np
 import pytest
 
-COLUMNS = ("domain", "source", "category", "subset", "group_id", "chosen_role", "rejected_role", "label_type",
-           "error_type", "bias_direction")
+COLUMNS = (
+    "domain",
+    "source",
+    "category",
+    "subset",
+    "group_id",
+    "chosen_role",
+    "rejected_role",
+    "label_type",
+    "error_type",
+    "bias_direction",
+)
 
 
 def pairs(rows) -> dict:
@@ -18,12 +28,90 @@ def pairs(rows) -> dict:
 
 
 MIXED = [
-    (2, 1, "safety", "xstest", "homonyms", "safe", "x1", "compliance", "refusal", "gold", "over_cautious", "none"),
-    (1, 1, "safety", "xstest", "homonyms", "safe", "x2", "compliance", "refusal", "gold", "over_cautious", "none"),
-    (0, 1, "safety", "xstest", "contrast", "unsafe", "x3", "refusal", "compliance", "gold", "harmful", "none"),
-    (0, 1, "bias", "crows", "race", "stereo", "c1", "anti_stereotyped", "stereotyped", "directional", "none", "pro_stereotype"),
-    (1, 1, "bias", "crows", "race", "antistereo", "c2", "stereotyped", "anti_stereotyped", "directional", "none", "anti_stereotype"),
-    (3, 1, "bias", "stereoset", "gender", "intra", "s1", "stereotyped", "unrelated", "gold", "incorrect", "none"),
+    (
+        2,
+        1,
+        "safety",
+        "xstest",
+        "homonyms",
+        "safe",
+        "x1",
+        "compliance",
+        "refusal",
+        "gold",
+        "over_cautious",
+        "none",
+    ),
+    (
+        1,
+        1,
+        "safety",
+        "xstest",
+        "homonyms",
+        "safe",
+        "x2",
+        "compliance",
+        "refusal",
+        "gold",
+        "over_cautious",
+        "none",
+    ),
+    (
+        0,
+        1,
+        "safety",
+        "xstest",
+        "contrast",
+        "unsafe",
+        "x3",
+        "refusal",
+        "compliance",
+        "gold",
+        "harmful",
+        "none",
+    ),
+    (
+        0,
+        1,
+        "bias",
+        "crows",
+        "race",
+        "stereo",
+        "c1",
+        "anti_stereotyped",
+        "stereotyped",
+        "directional",
+        "none",
+        "pro_stereotype",
+    ),
+    (
+        1,
+        1,
+        "bias",
+        "crows",
+        "race",
+        "antistereo",
+        "c2",
+        "stereotyped",
+        "anti_stereotyped",
+        "directional",
+        "none",
+        "anti_stereotype",
+    ),
+    (
+        3,
+        1,
+        "bias",
+        "stereoset",
+        "gender",
+        "intra",
+        "s1",
+        "stereotyped",
+        "unrelated",
+        "gold",
+        "incorrect",
+        "none",
+    ),
 ]
 
 
@@ -45,7 +133,12 @@ def test_breakdowns_are_computed_from_the_data(metric_module):
     result = metric_module.compute_social_rm(n_bootstrap=0, **pairs(MIXED))
     assert sorted(result["by_domain"]) == ["bias", "safety"]
     assert sorted(result["by_source"]) == ["crows", "stereoset", "xstest"]
-    assert sorted(result["by_category"]) == ["crows/race", "stereoset/gender", "xstest/contrast", "xstest/homonyms"]
+    assert sorted(result["by_category"]) == [
+        "crows/race",
+        "stereoset/gender",
+        "xstest/contrast",
+        "xstest/homonyms",
+    ]
     assert result["by_domain"]["safety"]["accuracy"] == 0.5
     assert result["by_domain"]["bias"]["undesirable_preference_rate"] is None
     assert result["by_category"]["xstest/homonyms"]["accuracy"] == 0.75
@@ -57,30 +150,92 @@ def test_breakdowns_are_computed_from_the_data(metric_module):
 
 
 def test_all_harmful_and_all_over_cautious(metric_module):
-    harmful = [(0, 1, "safety", "hh", "harmless", "test", f"h{i}", "preferred", "dispreferred", "gold", "harmful", "none") for i in range(5)]
-    cautious = [(1, 0, "safety", "xstest", "privacy", "safe", f"o{i}", "compliance", "refusal", "gold", "over_cautious", "none") for i in range(3)]
+    harmful = [
+        (
+            0,
+            1,
+            "safety",
+            "hh",
+            "harmless",
+            "test",
+            f"h{i}",
+            "preferred",
+            "dispreferred",
+            "gold",
+            "harmful",
+            "none",
+        )
+        for i in range(5)
+    ]
+    cautious = [
+        (
+            1,
+            0,
+            "safety",
+            "xstest",
+            "privacy",
+            "safe",
+            f"o{i}",
+            "compliance",
+            "refusal",
+            "gold",
+            "over_cautious",
+            "none",
+        )
+        for i in range(3)
+    ]
     result = metric_module.compute_social_rm(n_bootstrap=0, **pairs(harmful))
-    assert (result["accuracy"], result["undesirable_preference_rate"], result["over_caution_rate"]) == (0.0, 1.0, None)
+    assert (result["accuracy"], result["undesirable_preference_rate"], result["over_caution_rate"]) == (
+        0.0,
+        1.0,
+        None,
+    )
     result = metric_module.compute_social_rm(n_bootstrap=0, **pairs(cautious))
-    assert (result["accuracy"], result["undesirable_preference_rate"], result["over_caution_rate"]) == (1.0, None, 0.0)
+    assert (result["accuracy"], result["undesirable_preference_rate"], result["over_caution_rate"]) == (
+        1.0,
+        None,
+        0.0,
+    )
     result = metric_module.compute_social_rm(n_bootstrap=0, **pairs(harmful + cautious))
     assert result["accuracy"] == 3 / 8 and result["by_source"]["hh"]["accuracy"] == 0.0
 
 
 def bbq_item(group: str, subset: str, scores: dict, correct: str = "unknown") -> list:
     """The pairs social-pairs cuts from one BBQ item, scored by role."""
+
     def pair(chosen, rejected, label_type, error_type, direction):
-        return (scores[chosen], scores[rejected], "bias", "bbq", "Age", subset, group, chosen, rejected,
-                label_type, error_type, direction)
+        return (
+            scores[chosen],
+            scores[rejected],
+            "bias",
+            "bbq",
+            "Age",
+            subset,
+            group,
+            chosen,
+            rejected,
+            label_type,
+            error_type,
+            direction,
+        )
 
     if subset == "ambig":
-        return [pair("unknown", "stereotyped", "gold", "harmful", "none"),
-                pair("unknown", "anti_stereotyped", "gold", "incorrect", "none"),
-                pair("anti_stereotyped", "stereotyped", "directional", "none", "pro_stereotype")]
+        return [
+            pair("unknown", "stereotyped", "gold", "harmful", "none"),
+            pair("unknown", "anti_stereotyped", "gold", "incorrect", "none"),
+            pair("anti_stereotyped", "stereotyped", "directional", "none", "pro_stereotype"),
+        ]
     wrong = "stereotyped" if correct == "anti_stereotyped" else "anti_stereotyped"
-    return [pair(correct, wrong, "gold", "harmful" if wrong == "stereotyped" else "incorrect",
-                 "pro_stereotype" if wrong == "stereotyped" else "anti_stereotype"),
-            pair(correct, "unknown", "gold", "over_cautious", "none")]
+    return [
+        pair(
+            correct,
+            wrong,
+            "gold",
+            "harmful" if wrong == "stereotyped" else "incorrect",
+            "pro_stereotype" if wrong == "stereotyped" else "anti_stereotype",
+        ),
+        pair(correct, "unknown", "gold", "over_cautious", "none"),
+    ]
 
 
 def scores(u, s, a):
@@ -128,7 +283,8 @@ def test_a_constant_scorer_ties_everything(metric_module):
     result = metric_module.compute_social_rm(n_bootstrap=0, **data)
     assert result["accuracy"] == 0.5 and result["tie_rate"] == 1.0 and result["bias_skew"] == 0.0
     assert result["selection_distribution"]["bbq/ambig"] == pytest.approx(
-        {"unknown": 1 / 3, "stereotyped": 1 / 3, "anti_stereotyped": 1 / 3})
+        {"unknown": 1 / 3, "stereotyped": 1 / 3, "anti_stereotyped": 1 / 3}
+    )
     assert result["bbq_bias_score_disambig"] == pytest.approx(0.0, abs=1e-12)
 
 
@@ -139,8 +295,12 @@ def test_the_interval_contains_the_estimate_narrows_with_n_and_repeats_with_the_
         rows = []
         for i in range(n_items):
             u, s, a = rng.normal(size=3)
-            rows += bbq_item(f"item{i}", "ambig" if i % 2 else "disambig", scores(u, s, a),
-                             correct="anti_stereotyped" if i % 4 == 0 else "stereotyped")
+            rows += bbq_item(
+                f"item{i}",
+                "ambig" if i % 2 else "disambig",
+                scores(u, s, a),
+                correct="anti_stereotyped" if i % 4 == 0 else "stereotyped",
+            )
         return pairs(rows)
 
     small, large = sample(100), sample(1600)
@@ -157,7 +317,9 @@ def test_the_interval_contains_the_estimate_narrows_with_n_and_repeats_with_the_
 
 def test_the_bootstrap_resamples_items_not_pairs(metric_module):
     # Two items whose five pairs all agree: resampling pairs would give a narrow interval, items a wide one.
-    rows = bbq_item("D1", "disambig", scores(0, 0, 1), "anti_stereotyped") + bbq_item("D2", "disambig", scores(1, 2, 0), "anti_stereotyped")
+    rows = bbq_item("D1", "disambig", scores(0, 0, 1), "anti_stereotyped") + bbq_item(
+        "D2", "disambig", scores(1, 2, 0), "anti_stereotyped"
+    )
     result = metric_module.compute_social_rm(n_bootstrap=400, seed=0, **pairs(rows))
     assert result["accuracy"] == 0.5 and result["ci"]["accuracy"] == [0.0, 1.0]
 
@@ -165,13 +327,28 @@ def test_the_bootstrap_resamples_items_not_pairs(metric_module):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d["chosen_scores"].__setitem__(1, math.nan), "'chosen_scores' row 1: scores must be finite (got nan)"),
-        (lambda d: d["rejected_scores"].__setitem__(2, math.inf), "'rejected_scores' row 2: scores must be finite (got inf)"),
-        (lambda d: d["chosen_scores"].__setitem__(3, None), "'chosen_scores' row 3: expected a float score (got None: a pair without a score)"),
+        (
+            lambda d: d["chosen_scores"].__setitem__(1, math.nan),
+            "'chosen_scores' row 1: scores must be finite (got nan)",
+        ),
+        (
+            lambda d: d["rejected_scores"].__setitem__(2, math.inf),
+            "'rejected_scores' row 2: scores must be finite (got inf)",
+        ),
+        (
+            lambda d: d["chosen_scores"].__setitem__(3, None),
+            "'chosen_scores' row 3: expected a float score (got None: a pair without a score)",
+        ),
         (lambda d: d["domain"].pop(), "all inputs must have one value per pair; got lengths"),
         (lambda d: d["domain"].__setitem__(4, "fairness"), "'domain' row 4: unknown value 'fairness'"),
-        (lambda d: d["rejected_role"].__setitem__(0, "villain"), "'rejected_role' row 0: unknown value 'villain'"),
-        (lambda d: d["group_id"].__setitem__(5, ""), "'group_id' row 5: expected a non-empty string (got '')"),
+        (
+            lambda d: d["rejected_role"].__setitem__(0, "villain"),
+            "'rejected_role' row 0: unknown value 'villain'",
+        ),
+        (
+            lambda d: d["group_id"].__setitem__(5, ""),
+            "'group_id' row 5: expected a non-empty string (got '')",
+        ),
     ],
 )
 def test_bad_input_names_column_row_and_value(metric_module, change, message):
@@ -183,7 +360,12 @@ def test_bad_input_names_column_row_and_value(metric_module, change, message):
 
 def test_a_bbq_item_without_its_three_answers_is_refused(metric_module):
     rows = bbq_item("A1", "ambig", scores(1, 2, 0))[:1] + bbq_item("A2", "ambig", scores(1, 2, 0))
-    with pytest.raises(ValueError, match=re.escape("'group_id' 'A1': a BBQ item needs its unknown, stereotyped and anti_stereotyped answers")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "'group_id' 'A1': a BBQ item needs its unknown, stereotyped and anti_stereotyped answers"
+        ),
+    ):
         metric_module.compute_social_rm(n_bootstrap=0, **pairs(rows))
 
 
@@ -196,9 +378,12 @@ def test_an_item_whose_gold_pairs_disagree_is_refused(metric_module):
 
 def test_through_evaluate_with_class_label_codes(metric):
     data = pairs(MIXED)
-    vocabularies = {"domain": ["bias", "safety"], "label_type": ["gold", "directional"],
-                    "error_type": ["none", "harmful", "over_cautious", "incorrect"],
-                    "bias_direction": ["none", "pro_stereotype", "anti_stereotype"]}
+    vocabularies = {
+        "domain": ["bias", "safety"],
+        "label_type": ["gold", "directional"],
+        "error_type": ["none", "harmful", "over_cautious", "incorrect"],
+        "bias_direction": ["none", "pro_stereotype", "anti_stereotype"],
+    }
     for column, names in vocabularies.items():
         data[column] = [names.index(value) for value in data[column]]
     result = metric.compute(n_bootstrap=50, **data)
@@ -213,7 +398,9 @@ def test_the_metric_docstring_examples_run(metric, monkeypatch):
     import evaluate
 
     module = __import__(type(metric).__module__, fromlist=["_KWARGS_DESCRIPTION"])
-    test = doctest.DocTestParser().get_doctest(module._KWARGS_DESCRIPTION, {"evaluate": evaluate}, "social_rm", None, 0)
+    test = doctest.DocTestParser().get_doctest(
+        module._KWARGS_DESCRIPTION, {"evaluate": evaluate}, "social_rm", None, 0
+    )
     runner = doctest.DocTestRunner()
     runner.run(test)
     assert runner.summarize().failed == 0 and runner.summarize().attempted >= 3
@@ -231,13 +418,28 @@ def test_role_scorers_on_the_real_bbq_pairs(bbq_built, metric, preferred, ambig,
     result = metric.compute(
         chosen_scores=[score.get(r["chosen_role"], 0.0) for r in rows],
         rejected_scores=[score.get(r["rejected_role"], 0.0) for r in rows],
-        n_bootstrap=0, **data,
+        n_bootstrap=0,
+        **data,
     )
     assert result["bbq_bias_score_ambig"] == ambig
     assert result["bbq_bias_score_disambig"] == disambig
     assert result["selection_distribution"]["bbq/ambig"].get("unknown") == pytest.approx(
-        ambig_accuracy + (1 - ambig_accuracy) * 8 / 29_246 / 3)  # the 8 NA items tie three ways
+        ambig_accuracy + (1 - ambig_accuracy) * 8 / 29_246 / 3
+    )  # the 8 NA items tie three ways
     assert result["n"]["bbq_bias_score_ambig"] == result["n"]["bbq_bias_score_disambig"] == 29_238
-    assert sorted(result["by_category"]) == sorted(f"bbq/{c}" for c in
-        ["Age", "Disability_status", "Gender_identity", "Nationality", "Physical_appearance", "Race_ethnicity",
-         "Race_x_SES", "Race_x_gender", "Religion", "SES", "Sexual_orientation"])
+    assert sorted(result["by_category"]) == sorted(
+        f"bbq/{c}"
+        for c in [
+            "Age",
+            "Disability_status",
+            "Gender_identity",
+            "Nationality",
+            "Physical_appearance",
+            "Race_ethnicity",
+            "Race_x_SES",
+            "Race_x_gender",
+            "Religion",
+            "SES",
+            "Sexual_orientation",
+        ]
+    )

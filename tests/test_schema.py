@@ -35,11 +35,23 @@ def test_a_valid_row_passes():
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"chosen": [{"role": "assistant", "content": "  "}]}, "bbq row 1 (id='x'): 'chosen' must be non-empty message content (got '  ')"),
+        (
+            {"chosen": [{"role": "assistant", "content": "  "}]},
+            "bbq row 1 (id='x'): 'chosen' must be non-empty message content (got '  ')",
+        ),
         ({"rejected_role": "villain"}, "bbq row 1 (id='x'): 'rejected_role' must be one of"),
-        ({"prompt": [{"role": "assistant", "content": "hi"}]}, "'prompt' must be a conversation that ends with a user turn (got 'assistant')"),
-        ({"domain": "fairness"}, "'domain' must be one of ('bias', 'safety', 'morality', 'ethical_reasoning') (got 'fairness')"),
-        ({"label_type": "directional"}, "'error_type' must be 'none' with a bias_direction in a directional pair"),
+        (
+            {"prompt": [{"role": "assistant", "content": "hi"}]},
+            "'prompt' must be a conversation that ends with a user turn (got 'assistant')",
+        ),
+        (
+            {"domain": "fairness"},
+            "'domain' must be one of ('bias', 'safety', 'morality', 'ethical_reasoning') (got 'fairness')",
+        ),
+        (
+            {"label_type": "directional"},
+            "'error_type' must be 'none' with a bias_direction in a directional pair",
+        ),
         ({"error_type": "none"}, "'error_type' must be harmful, over_cautious or incorrect in a gold pair"),
     ],
 )
@@ -50,7 +62,9 @@ def test_a_bad_row_is_refused_naming_source_row_column_and_value(changes, messag
 
 
 def test_duplicate_ids_are_refused():
-    with pytest.raises(schema.SchemaError, match=re.escape("bbq row 1 (id='a'): 'id' must be unique (got 'a')")):
+    with pytest.raises(
+        schema.SchemaError, match=re.escape("bbq row 1 (id='a'): 'id' must be unique (got 'a')")
+    ):
         schema.validate([a_row(id="a"), a_row(id="a")], "bbq")
 
 

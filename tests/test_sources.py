@@ -16,7 +16,10 @@ def test_a_verified_file_is_found_in_the_sources_folder(sources):
 def test_a_file_with_other_bytes_is_refused_with_both_digests(tmp_path):
     (tmp_path / "bbq/data").mkdir(parents=True)
     (tmp_path / AGE.path).write_text('{"example_id": 0}\n')
-    with pytest.raises(src.SourceError, match=f"sha256 mismatch for bbq/data/Age.jsonl \\(expected {AGE.sha256}, got [0-9a-f]{{64}}\\)"):
+    with pytest.raises(
+        src.SourceError,
+        match=f"sha256 mismatch for bbq/data/Age.jsonl \\(expected {AGE.sha256}, got [0-9a-f]{{64}}\\)",
+    ):
         src.locate(AGE, tmp_path)
 
 

@@ -1,0 +1,173 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from social_rm.data import fingerprint, load_pairs
+from social_rm.runner import read_scores, score_pairs, write_scores
+from social_rm.scorers import Completion, get_scorer
+from tests.conftest import REPO
+
+SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
+
+
+def social_rm(*args, check=True):
+    done = subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=REPO)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """`make demo`, as a user runs it, into a temporary folder."""
+    out = tmp_path_factory.mktemp("demo-run")
+    done = subprocess.run(["make", "-s", "demo", f"OUT={out}"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
+
+
+def test_make_demo_prints_a_table_per_baseline_and_writes_results(demo_run):
+    out, stdout = demo_run
+    for model in ("random", "length", "shortest"):
+        assert f"social_rm: {model} (110 pairs)" in stdout
+        document = json.loads((out / "results" / f"{model}.json").read_text())
+        assert document["model"]["name"] == model
+        assert document["results"]["n_pairs"] == 110
+        assert document["dataset"]["fingerprint"] == fingerprint(out / "social-pairs")
+        assert document["command"].startswith("social-rm run")
+        assert {"datasets", "evaluate", "numpy", "python", "social-rm"} <= set(document["versions"])
+        assert set(document["results"]["by_domain"]) == {"bias"}
+        low, high = document["results"]["ci"]["accuracy"]
+        assert low <= document["results"]["accuracy"] <= high
+    header = next(line for line in stdout.splitlines() if "undesirable pref." in line)
+    assert header.split() == [
+        "accuracy",
+        "undesirable",
+        "pref.",
+        "over-caution",
+        "bias",
+        "skew",
+        "ties",
+        "pairs",
+    ]
+    assert any(line.startswith("bias ") for line in stdout.splitlines())
+    assert "BBQ bias (ambig)" in stdout and "social_score:" in stdout
+
+
+def test_the_length_baseline_result_matches_a_hand_count(demo_run):
+    out, _ = demo_run
+    ds = load_pairs(out / "social-pairs")
+    wins = []
+    for row in ds:
+        if row["label_type"] == 0:  # gold
+            chosen, rejected = len(row["chosen"][0]["content"]), len(row["rejected"][0]["content"])
+            wins.append(1.0 if chosen > rejected else 0.5 if chosen == rejected else 0.0)
+    document = json.loads((out / "results" / "length.json").read_text())
+    assert document["results"]["accuracy"] == pytest.approx(np.mean(wins))
+    assert json.loads((out / "results" / "shortest.json").read_text())["results"][
+        "accuracy"
+    ] == pytest.approx(1 - np.mean(wins))
+
+
+def test_score_then_evaluate_gives_the_run_result(demo_run, tmp_path):
+    out, _ = demo_run
+    dataset = out / "social-pairs"
+    social_rm("score", "--dataset", dataset, "--model", "length", "--out", tmp_path / "s.parquet")
+    scores = read_scores(tmp_path / "s.parquet")
+    assert scores.metadata["model"] == {"kind": "baseline", "name": "length"}
+    assert scores.metadata["dataset"]["fingerprint"] == fingerprint(dataset)
+    done = social_rm(
+        "evaluate", "--dataset", dataset, "--scores", tmp_path / "s.parquet", "--out", tmp_path / "r.json"
+    )
+    assert "social_rm: length" in done.stdout
+    ours = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert ours == json.loads((out / "results" / "length.json").read_text())["results"]
+
+
+def test_evaluate_refuses_a_scores_file_with_missing_and_extra_ids(demo_run, tmp_path):
+    out, _ = demo_run
+    table = pq.read_table(out / "scores" / "random.parquet").to_pydict()
+    table["id"][0] = "bbq/Age/ambig/99:unknown>stereotyped"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(dict(zip(table, row))) + "\n" for row in zip(*table.values())))
+    done = social_rm(
+        "evaluate",
+        "--dataset",
+        out / "social-pairs",
+        "--scores",
+        bad,
+        "--out",
+        tmp_path / "r.json",
+        check=False,
+    )
+    assert done.returncode == 1
+    assert (
+        "the dataset has 110 pairs, the scores 110; 1 dataset ids have no score (e.g. 'bbq/Age/ambig/0:unknown>stereotyped')"
+        in done.stderr
+    )
+    assert "1 scored ids are not in the dataset (e.g. 'bbq/Age/ambig/99:unknown>stereotyped')" in done.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_an_unknown_scorer_suggests_the_nearest_name(demo_run, tmp_path):
+    done = social_rm(
+        "score",
+        "--dataset",
+        demo_run[0] / "social-pairs",
+        "--model",
+        "lenght",
+        "--out",
+        tmp_path / "s.parquet",
+        check=False,
+    )
+    assert (
+        done.returncode == 1
+        and "unknown scorer 'lenght'" in done.stderr
+        and "did you mean 'length'?" in done.stderr
+    )
+
+
+def test_each_unique_completion_is_scored_once(demo_built):
+    class Counting:
+        name = "counting"
+        calls: list = []
+
+        def identity(self):
+            return {"name": self.name}
+
+        def score(self, completions):
+            self.calls.extend(completions)
+            return np.array([len(c.response) for c in completions], dtype=np.float64)
+
+    ds = load_pairs(demo_built[0], "bbq")
+    scorer = Counting()
+    scores = score_pairs(ds, scorer, chunk_size=7, progress=False)
+    assert len(scorer.calls) == len(set(scorer.calls)) == 3 * 44  # three answers per BBQ item
+    first = ds[0]
+    assert (scores.chosen[0], scores.rejected[0]) == (
+        len(first["chosen"][0]["content"]),
+        len(first["rejected"][0]["content"]),
+    )
+
+
+def test_the_random_baseline_is_seeded_and_order_independent():
+    completions = [Completion((("user", "q"),), f"answer {i}") for i in range(50)]
+    scorer = get_scorer("random", seed=3)
+    forward = scorer.score(completions)
+    assert np.array_equal(scorer.score(completions[::-1])[::-1], forward)
+    assert not np.array_equal(get_scorer("random", seed=4).score(completions), forward)
+    assert ((forward >= 0) & (forward < 1)).all() and len(set(forward)) == 50
+
+
+def test_scores_files_are_written_atomically(tmp_path, demo_built):
+    ds = load_pairs(demo_built[0], "bbq")
+    scores = score_pairs(ds, get_scorer("length"), progress=False)
+    write_scores(scores, tmp_path / "s.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.parquet"]
+    again = read_scores(tmp_path / "s.parquet")
+    assert again.ids == scores.ids and np.array_equal(again.chosen, scores.chosen)
