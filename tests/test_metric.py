@@ -347,7 +347,7 @@ def test_the_bootstrap_resamples_items_not_pairs(metric_module):
         ),
         (
             lambda d: d["group_id"].__setitem__(5, ""),
-            "'group_id' row 5: expected a non-empty string (got '')",
+            "'group_id' row 5: unknown value ''; expected a non-empty string",
         ),
     ],
 )

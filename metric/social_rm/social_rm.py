@@ -228,26 +228,25 @@ def counts(sums: np.ndarray) -> dict:
 
 
 def _codes(values, column: str, vocabulary=None) -> tuple[np.ndarray, list]:
-    """Factorise a column into integer codes (in order of first appearance, or of `vocabulary`)."""
-    index = {name: i for i, name in enumerate(vocabulary)} if vocabulary else {}
-    names = list(vocabulary) if vocabulary else []
-    codes = np.empty(len(values), dtype=np.int64)
-    for row, value in enumerate(values):
-        code = index.get(value)
-        if code is None:
-            if vocabulary is not None:
-                if isinstance(value, (int, np.integer)) and 0 <= value < len(vocabulary):  # a ClassLabel code
-                    codes[row] = index.setdefault(value, int(value))
-                    continue
-                raise ValueError(
-                    f"{column!r} row {row}: unknown value {value!r}; expected one of {vocabulary}"
-                )
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"{column!r} row {row}: expected a non-empty string (got {value!r})")
-            code = index[value] = len(names)
-            names.append(value)
-        codes[row] = code
-    return codes, names
+    """Factorise a column into integer codes: indices into `vocabulary` (whose ClassLabel integer codes are
+    accepted too), or, without one, in order of first appearance. Returns (codes, names)."""
+    index: dict = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
+    names = list(index)
+    if vocabulary is None:
+        bad = [name for name in names if not isinstance(name, str) or not name]
+        expected = "a non-empty string"
+    else:
+        position = {name: i for i, name in enumerate(vocabulary)}
+        position.update({i: i for i in range(len(vocabulary))})  # ClassLabel codes, as `datasets` stores them
+        bad = [name for name in names if isinstance(name, float) or position.get(name) is None]
+        expected = f"one of {vocabulary}"
+    if bad:
+        row = int(np.flatnonzero(codes == index[bad[0]])[0])
+        raise ValueError(f"{column!r} row {row}: unknown value {bad[0]!r}; expected {expected}")
+    if vocabulary is None:
+        return codes, names
+    return np.array([position[name] for name in names], dtype=np.int64)[codes], list(vocabulary)
 
 
 def _scores(values, column: str) -> np.ndarray:
@@ -340,14 +339,6 @@ def _group_correct_role(group, chosen_role, gold, n_groups, group_names) -> np.n
     return correct
 
 
-def _bootstrap_counts(n_groups: int, n_bootstrap: int, rng, chunk: int):
-    """Yield (chunk, n_groups) matrices: how often each item is drawn in each resample of the items."""
-    for start in range(0, n_bootstrap, chunk):
-        size = min(chunk, n_bootstrap - start)
-        draws = rng.integers(0, n_groups, size=(size, n_groups)) + np.arange(size)[:, None] * n_groups
-        yield np.bincount(draws.ravel(), minlength=size * n_groups).reshape(size, n_groups).astype(np.float64)
-
-
 def _as_result(point: dict, sums: np.ndarray, interval: dict | None) -> dict:
     result = {name: (None if np.isnan(value) else float(value)) for name, value in point.items()}
     result["n_pairs"] = int(round(sums[STATS["pairs"]]))
@@ -431,74 +422,109 @@ def compute_social_rm(
     )
     bbq = _bbq_item_stats(cols, n_groups, item, cand_role, selected)
     sums[:, len(_PAIR_STATS) : len(_PAIR_STATS) + len(_BBQ_STATS)] = bbq
-    n_candidates = np.bincount(item, minlength=n_groups)
-    wide = n_candidates[item] >= 3
-
-    def selection(groups_mask: np.ndarray) -> dict:
-        keep = wide & groups_mask[item]
-        out: dict = {}
-        for g_key in np.unique(cols["group_source"][item[keep]] * 10**6 + cols["group_subset"][item[keep]]):
-            src, sub = divmod(int(g_key), 10**6)
-            rows = keep & (cols["group_source"][item] == src) & (cols["group_subset"][item] == sub)
-            n_items = len(np.unique(item[rows]))
-            shares = np.bincount(cand_role[rows], weights=selected[rows], minlength=len(ROLES)) / n_items
-            out[f"{names['source'][src]}/{names['subset'][sub]}"] = {
-                ROLES[r]: float(shares[r]) for r in np.unique(cand_role[rows])
-            }
-        return out
+    wide = np.bincount(item, minlength=n_groups)[item] >= 3  # candidates of items with 3+ candidates
 
     # Slices: every level maps each item to one slice (by its first pair).
+    category_ids, category_names = _codes(
+        [
+            f"{names['source'][s]}/{names['category'][c]}"
+            for s, c in zip(cols["group_source"], code["category"][first])
+        ],
+        "category",
+    )
     levels = {
         "by_domain": (code["domain"][first], list(DOMAINS)),
         "by_source": (cols["group_source"], names["source"]),
-        "by_category": _codes(
-            [
-                f"{names['source'][s]}/{names['category'][c]}"
-                for s, c in zip(cols["group_source"], code["category"][first])
-            ],
-            "category",
-        ),
+        "by_category": (category_ids, category_names),
     }
-    boot = {"overall": []} | {level: [] for level in levels}
-    if n_bootstrap and n_groups:
-        rng = np.random.default_rng(seed)
-        chunk = max(1, min(n_bootstrap, 20_000_000 // max(n_groups, 1)))
-        slices = {
-            level: [np.flatnonzero(ids == k) for k in range(len(labels))]
-            for level, (ids, labels) in levels.items()
-        }
-        for weights in _bootstrap_counts(n_groups, n_bootstrap, rng, chunk):
-            boot["overall"].append(weights @ sums)
-            for level, members in slices.items():
-                boot[level].append(np.stack([weights[:, m] @ sums[m] for m in members], axis=1))
+    samples = (
+        _bootstrap(sums, [ids for ids, _ in levels.values()], n_bootstrap, seed) if n_bootstrap else None
+    )
 
-    def interval(samples: np.ndarray | None) -> dict | None:
-        if samples is None:
-            return None
-        values = figures(samples)
-        with warnings.catch_warnings():  # all-NaN resamples of a tiny slice
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return {
-                name: np.nanpercentile(v, [2.5, 97.5]) if not np.isnan(v).all() else np.array([np.nan])
-                for name, v in values.items()
+    def selection(item_slice: np.ndarray, n_slices: int) -> list[dict]:
+        """Per slice: "<source>/<subset>" -> role -> share of the items whose best-scored answer has the role."""
+        kind = cols["group_source"] * len(names["subset"]) + cols["group_subset"]  # per item
+        n_kinds = len(names["source"]) * len(names["subset"])
+        key = (item_slice * n_kinds + kind)[item[wide]]
+        shares = np.bincount(key * len(ROLES) + cand_role[wide], weights=selected[wide],
+                             minlength=n_slices * n_kinds * len(ROLES)).reshape(n_slices, n_kinds, len(ROLES))  # fmt: skip
+        present = (
+            np.bincount(key * len(ROLES) + cand_role[wide], minlength=shares.size).reshape(shares.shape) > 0
+        )
+        items = np.bincount(
+            (item_slice * n_kinds + kind)[np.unique(item[wide])], minlength=n_slices * n_kinds
+        )
+        items = items.reshape(n_slices, n_kinds)
+        return [
+            {
+                f"{names['source'][k // len(names['subset'])]}/{names['subset'][k % len(names['subset'])]}": {
+                    ROLES[r]: float(shares[sl, k, r] / items[sl, k]) for r in np.flatnonzero(present[sl, k])
+                }
+                for k in np.flatnonzero(items[sl])
             }
+            for sl in range(n_slices)
+        ]
 
     total = sums.sum(0)
-    overall_samples = np.concatenate(boot["overall"]) if boot["overall"] else None
-    result = _as_result(figures(total), total, interval(overall_samples))
-    result["selection_distribution"] = selection(np.ones(n_groups, dtype=bool))
-    for level, (ids, labels) in levels.items():
-        samples = np.concatenate(boot[level]) if boot[level] else None
+    result = _as_result(figures(total), total, _interval(samples[0]) if samples else None)
+    result["selection_distribution"] = selection(np.zeros(n_groups, dtype=np.int64), 1)[0]
+    for level_index, (level, (ids, labels)) in enumerate(levels.items()):
+        distributions = selection(ids, len(labels))
         result[level] = {}
         for k, label in enumerate(labels):
             members = ids == k
             if not members.any():
                 continue
             part = sums[members].sum(0)
-            entry = _as_result(figures(part), part, interval(samples[:, k] if samples is not None else None))
-            entry["selection_distribution"] = selection(members)
+            entry = _as_result(
+                figures(part), part, _interval(samples[1 + level_index][:, k]) if samples else None
+            )
+            entry["selection_distribution"] = distributions[k]
             result[level][label] = entry
     return result
+
+
+def _bootstrap(
+    sums: np.ndarray, slice_ids: list[np.ndarray], n_bootstrap: int, seed: int
+) -> list[np.ndarray]:
+    """Resample the items with replacement `n_bootstrap` times; return the resampled sums overall
+    (n_bootstrap, n_stats) and for each level (n_bootstrap, n_slices, n_stats).
+
+    A resample's figures depend only on how often it draws each distinct (slices, per-item sums) pattern, and
+    those counts follow a multinomial distribution over the patterns, so they are drawn directly: exact, and
+    independent of the number of items (a few thousand patterns cover a million BBQ pairs)."""
+    keys = np.ascontiguousarray(np.column_stack([*slice_ids, sums]))
+    index: dict[bytes, int] = {}
+    pattern_of = np.fromiter(
+        (index.setdefault(row.tobytes(), len(index)) for row in keys), np.int64, len(keys)
+    )
+    counts = np.bincount(pattern_of)
+    patterns = keys[np.unique(pattern_of, return_index=True)[1]]
+    order = np.lexsort(patterns.T[::-1])  # a canonical order: the draws do not depend on the row order
+    patterns, counts = patterns[order], counts[order]
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(sums), counts / counts.sum(), size=n_bootstrap).astype(np.float64)
+    pattern_sums = patterns[:, len(slice_ids) :]
+    out = [draws @ pattern_sums]
+    for level, ids in enumerate(slice_ids):
+        pattern_slice = patterns[:, level].astype(np.int64)
+        n_slices = int(ids.max()) + 1 if len(ids) else 0
+        per_slice = np.zeros((n_bootstrap, n_slices, sums.shape[1]))
+        for k in range(n_slices):
+            members = pattern_slice == k
+            per_slice[:, k] = draws[:, members] @ pattern_sums[members]
+        out.append(per_slice)
+    return out
+
+
+def _interval(samples: np.ndarray) -> dict:
+    """The 2.5th and 97.5th percentiles of each figure over the resamples (NaN where never defined)."""
+    with warnings.catch_warnings():  # resamples of a small slice where a figure is undefined
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {
+            name: np.nanpercentile(v, [2.5, 97.5]) if not np.isnan(v).all() else np.array([np.nan])
+            for name, v in figures(samples).items()
+        }
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
