@@ -1,6 +1,6 @@
 """Time building social-pairs from the raw corpora (sha256 checks included).
 
-    .venv/bin/python benchmarks/bench_build.py [--sources ../shared/corpora] [--only bbq]
+.venv/bin/python benchmarks/bench_build.py [--sources ../shared/corpora] [--only bbq]
 """
 
 import argparse
@@ -18,7 +18,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     default = os.environ.get("SOCIAL_RM_SOURCES", REPO.parent / "shared" / "corpora")
     parser.add_argument("--sources", type=Path, default=Path(default))
-    parser.add_argument("--only", default=",".join(BUILDERS), help="comma-separated sources, timed one by one")
+    parser.add_argument(
+        "--only", default=",".join(BUILDERS), help="comma-separated sources, timed one by one"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only.split(","):

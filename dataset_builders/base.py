@@ -2,21 +2,47 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
+from dataset_builders.schema import message
 from dataset_builders.sources import RawFile
+
+# The prompt for corpora whose items are bare sentences (CrowS-Pairs, WinoBias, Winogender): both responses
+# answer it, so a reward model's preference between them is a preference between the sentences.
+SENTENCE_PROMPT = "Write one sentence about everyday life."
 
 
 class CorpusError(ValueError):
     """A raw record that cannot become pairs; the message names the file, row, column and value."""
 
 
+class SkipRecord(Exception):
+    """A record that the corpus itself gets wrong in a known way (say, an empty response): it is left out, and
+    the build reports it (in its log and in the dataset card) instead of dropping it silently."""
+
+
+def open_text(path: Path) -> IO[str]:
+    """Open a text file, gzipped or not (decided by its first bytes, not its name)."""
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rt", encoding="utf-8") if gzipped else open(path, encoding="utf-8", newline="")
+
+
+def require_columns(path: Path, header, columns) -> None:
+    missing = [c for c in columns if c not in (header or [])]
+    if missing:
+        raise CorpusError(f"{path}: missing column(s) {missing}; the header is {list(header or [])}")
+
+
 @dataclass(frozen=True)
 class Builder:
     """One corpus. `read` turns the verified raw files (keyed by `RawFile.path`) into records, each with a
-    ``split`` key; `to_pairs` turns one record into its social-pairs rows (ClassLabel columns as names)."""
+    ``split`` key; `to_pairs` turns one record into its social-pairs rows (ClassLabel columns as names), or
+    raises `SkipRecord` for a known upstream defect."""
 
     name: str
     domain: str
@@ -26,3 +52,43 @@ class Builder:
     to_pairs: Callable[[dict], list[dict]]
     card: str  # markdown: how the corpus becomes pairs, with its templates
     citation: str
+
+
+def make_pair(
+    *,
+    source: str,
+    domain: str,
+    license: str,
+    group_id: str,
+    category: str,
+    subset: str,
+    prompt: str | list[dict],
+    chosen: str,
+    rejected: str,
+    chosen_role: str,
+    rejected_role: str,
+    label_type: str,
+    error_type: str = "none",
+    bias_direction: str = "none",
+    name: str | None = None,
+) -> dict:
+    """One social-pairs row. `prompt` is a user message or a list of messages; `name` tells pairs with the same
+    roles apart in the id (default ``<chosen_role>><rejected_role>``). Corpus modules bind the first three with
+    `functools.partial`."""
+    return {
+        "id": f"{group_id}:{name or f'{chosen_role}>{rejected_role}'}",
+        "group_id": group_id,
+        "domain": domain,
+        "source": source,
+        "category": category,
+        "subset": subset,
+        "prompt": [message("user", prompt)] if isinstance(prompt, str) else prompt,
+        "chosen": [message("assistant", chosen)],
+        "rejected": [message("assistant", rejected)],
+        "chosen_role": chosen_role,
+        "rejected_role": rejected_role,
+        "label_type": label_type,
+        "error_type": error_type,
+        "bias_direction": bias_direction,
+        "license": license,
+    }

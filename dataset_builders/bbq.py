@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
-from dataset_builders.base import Builder, CorpusError
-from dataset_builders.schema import message
+from dataset_builders.base import Builder, CorpusError, make_pair
 from dataset_builders.sources import RawFile
 
 COMMIT = "bea11bd97d79217245b5871acd247b9d6eb24598"
@@ -41,6 +41,7 @@ FILES = (
 )
 LICENSE = "CC-BY-4.0"
 PROMPT_TEMPLATE = "{context}\n\n{question}"
+_pair = partial(make_pair, source="bbq", domain="bias", license=LICENSE)
 
 
 def _read_target_locs(path: Path) -> dict[tuple[str, str, int], int | None]:
@@ -127,26 +128,14 @@ def to_pairs(item: dict) -> list[dict]:
             f"{where}: 'label' {label!r} must be the unknown answer exactly when the context is ambig"
         )
     group_id = f"bbq/{item['category']}/{condition}/{item['example_id']}"
-    prompt = [message("user", PROMPT_TEMPLATE.format(context=item["context"], question=item["question"]))]
+    prompt = PROMPT_TEMPLATE.format(context=item["context"], question=item["question"])
 
     def pair(chosen: str, rejected: str, label_type: str, error_type: str, bias_direction: str) -> dict:
-        return {
-            "id": f"{group_id}:{chosen}>{rejected}",
-            "group_id": group_id,
-            "domain": "bias",
-            "source": "bbq",
-            "category": item["category"],
-            "subset": condition,
-            "prompt": prompt,
-            "chosen": [message("assistant", answers[chosen])],
-            "rejected": [message("assistant", answers[rejected])],
-            "chosen_role": chosen,
-            "rejected_role": rejected,
-            "label_type": label_type,
-            "error_type": error_type,
-            "bias_direction": bias_direction,
-            "license": LICENSE,
-        }
+        return _pair(
+            group_id=group_id, category=item["category"], subset=condition, prompt=prompt,
+            chosen=answers[chosen], rejected=answers[rejected], chosen_role=chosen, rejected_role=rejected,
+            label_type=label_type, error_type=error_type, bias_direction=bias_direction,
+        )  # fmt: skip
 
     if item["target_loc"] is None:
         others = [role for role in ("group_a", "group_b") if role != roles[label]]

@@ -17,13 +17,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataset_builders import bbq
-from dataset_builders.base import Builder
+from dataset_builders import bbq, crows_pairs, hh_rlhf, stereoset, winobias, winogender, xstest
+from dataset_builders.base import Builder, SkipRecord
 from dataset_builders.card import render_card
 from dataset_builders.schema import FEATURES, encode, validate
 from dataset_builders.sources import locate
 
-BUILDERS: dict[str, Builder] = {builder.name: builder for builder in (bbq.BUILDER,)}
+CORPORA = (bbq, crows_pairs, stereoset, winobias, winogender, xstest, hh_rlhf)
+BUILDERS: dict[str, Builder] = {corpus.BUILDER.name: corpus.BUILDER for corpus in CORPORA}
 
 
 def get_builder(name: str) -> Builder:
@@ -39,6 +40,7 @@ class BuiltSource:
     builder: Builder
     splits: dict[str, list[dict]] = field(default_factory=dict)  # split -> rows (ClassLabels as names)
     num_bytes: dict[str, int] = field(default_factory=dict)  # split -> Arrow size, for the card
+    skipped: list[str] = field(default_factory=list)  # records left out, each with its reason
 
     def counts(self) -> dict[str, Counter]:
         return {
@@ -48,19 +50,25 @@ class BuiltSource:
 
 
 def select(only: list[str] | None = None, exclude_licenses: list[str] = ()) -> list[Builder]:
-    """The builders to run: `only` (names) or all, less those whose licence is in `exclude_licenses`."""
+    """The builders to run: `only` (names) or all, less those whose licence contains any of `exclude_licenses`
+    (case-insensitive: "CC-BY-SA" leaves out CC-BY-SA-4.0)."""
     builders = [get_builder(name) for name in only] if only else list(BUILDERS.values())
-    excluded = {license.lower() for license in exclude_licenses}
-    return [b for b in builders if b.license.lower() not in excluded]
+    excluded = [license.lower() for license in exclude_licenses]
+    return [b for b in builders if not any(token in b.license.lower() for token in excluded)]
 
 
 def build_source(builder: Builder, sources_dir: Path | None, verify: bool = True) -> BuiltSource:
     """Read, convert and validate one corpus. Raises on the first bad file, record or row."""
     paths = {raw.path: locate(raw, sources_dir, verify) for raw in builder.files}
     splits: dict[str, list[dict]] = defaultdict(list)
+    skipped = []
     for record in builder.read(paths):
-        splits[record["split"]].extend(builder.to_pairs(record))
-    return BuiltSource(builder, {split: validate(rows, builder.name) for split, rows in splits.items()})
+        try:
+            splits[record["split"]].extend(builder.to_pairs(record))
+        except SkipRecord as reason:
+            skipped.append(str(reason))
+    validated = {split: validate(rows, builder.name) for split, rows in splits.items()}
+    return BuiltSource(builder, validated, skipped=skipped)
 
 
 def write_parquet(rows: list[dict], path: Path) -> int:
@@ -88,6 +96,8 @@ def build(
         log(f"building {builder.name} ...")
         built.append(build_source(builder, sources_dir, verify))
         log(f"  {builder.name}: " + ", ".join(f"{len(r):,} {s} pairs" for s, r in built[-1].splits.items()))
+        for reason in built[-1].skipped:
+            log(f"  left out: {reason}")
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

@@ -152,6 +152,9 @@ def render_card(built: list[BuiltSource]) -> str:
     parts.append(PROSE)
     for source in built:
         parts += [f"### {source.builder.name} ({source.builder.domain})", "", source.builder.card]
+        if source.skipped:
+            parts += [f"Left out of this build ({len(source.skipped)} records):", ""]
+            parts += [f"- {reason}" for reason in source.skipped] + [""]
     parts += ["## Counts", "", _counts_table(built), ""]
     parts += ["## Licences", "", "| source | licence |", "|---|---|"]
     parts += [f"| {s.builder.name} | {s.builder.license} |" for s in built]

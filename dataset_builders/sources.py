@@ -26,6 +26,9 @@ class RawFile:
     path: str  # relative to the source folder, e.g. "bbq/data/Age.jsonl"
     url: str  # canonical location at a pinned commit
     sha256: str
+    # sha256 of the bytes at `url` where they differ from the staged file (StereoSet's test.json is staged
+    # gzipped as test.json.gz); readers open either form
+    url_sha256: str | None = None
 
 
 def sha256_of(path: Path) -> str:
@@ -47,11 +50,12 @@ def cache_dir() -> Path:
     return Path(constants.HF_HOME) / "social-rm" / "raw"
 
 
-def _verify(raw: RawFile, path: Path) -> Path:
+def _verify(raw: RawFile, path: Path, expected: str | None = None) -> Path:
+    expected = expected or raw.sha256
     actual = sha256_of(path)
-    if actual != raw.sha256:
+    if actual != expected:
         raise SourceError(
-            f"{path}: sha256 mismatch for {raw.path} (expected {raw.sha256}, got {actual}); "
+            f"{path}: sha256 mismatch for {raw.path} (expected {expected}, got {actual}); "
             f"the file is not the pinned upstream version. Fetch it again from {raw.url}"
         )
     return path
@@ -59,9 +63,10 @@ def _verify(raw: RawFile, path: Path) -> Path:
 
 def download(raw: RawFile) -> Path:
     """Download `raw` into the cache (atomically) unless a verified copy is there already."""
-    target = cache_dir() / raw.sha256 / Path(raw.path).name
+    expected = raw.url_sha256 or raw.sha256
+    target = cache_dir() / expected / Path(raw.path).name
     if target.exists():
-        return _verify(raw, target)
+        return _verify(raw, target, expected)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
         try:
@@ -71,7 +76,7 @@ def download(raw: RawFile) -> Path:
             os.unlink(tmp.name)
             raise SourceError(f"could not download {raw.path} from {raw.url}: {error}") from error
     try:
-        _verify(raw, Path(tmp.name))
+        _verify(raw, Path(tmp.name), expected)
     except SourceError:
         os.unlink(tmp.name)
         raise

@@ -65,3 +65,14 @@ def metric_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def real_built(sources, tmp_path_factory):
+    """Every source except BBQ (which has `bbq_built`) built from the real corpora into one folder:
+    (folder, {source name: BuiltSource})."""
+    from dataset_builders.build import BUILDERS, build
+
+    out = tmp_path_factory.mktemp("real-others") / "social-pairs"
+    names = [name for name in BUILDERS if name != "bbq"]
+    return out, {b.builder.name: b for b in build(out, sources, only=names, log=lambda *_: None)}

@@ -312,8 +312,8 @@ def test_target_loc_must_be_an_answer_index(tmp_path):
 
 
 def test_the_demo_corpus_builds_and_loads(demo_built):
-    out, (built,) = demo_built
-    rows = built.splits["test"]
+    out, built = demo_built
+    rows = built[0].splits["test"]
     assert Counter((r["subset"], r["label_type"]) for r in rows) == {
         ("ambig", "gold"): 44,
         ("ambig", "directional"): 22,

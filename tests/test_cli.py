@@ -13,6 +13,9 @@ from social_rm.scorers import Completion, get_scorer
 from tests.conftest import REPO
 
 SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
+DEMO_PAIRS = (
+    110 + 4 + 6 + 4 + 4 + 22 + 3
+)  # test pairs of the demo corpora: BBQ, CrowS, StereoSet, WinoBias, Winogender, XSTest, HH
 
 
 def social_rm(*args, check=True):
@@ -34,14 +37,14 @@ def demo_run(tmp_path_factory):
 def test_make_demo_prints_a_table_per_baseline_and_writes_results(demo_run):
     out, stdout = demo_run
     for model in ("random", "length", "shortest"):
-        assert f"social_rm: {model} (110 pairs)" in stdout
+        assert f"social_rm: {model} ({DEMO_PAIRS} pairs)" in stdout
         document = json.loads((out / "results" / f"{model}.json").read_text())
         assert document["model"]["name"] == model
-        assert document["results"]["n_pairs"] == 110
+        assert document["results"]["n_pairs"] == DEMO_PAIRS
         assert document["dataset"]["fingerprint"] == fingerprint(out / "social-pairs")
         assert document["command"].startswith("social-rm run")
         assert {"datasets", "evaluate", "numpy", "python", "social-rm"} <= set(document["versions"])
-        assert set(document["results"]["by_domain"]) == {"bias"}
+        assert set(document["results"]["by_domain"]) == {"bias", "safety"}
         low, high = document["results"]["ci"]["accuracy"]
         assert low <= document["results"]["accuracy"] <= high
     header = next(line for line in stdout.splitlines() if "undesirable pref." in line)
@@ -107,7 +110,7 @@ def test_evaluate_refuses_a_scores_file_with_missing_and_extra_ids(demo_run, tmp
     )
     assert done.returncode == 1
     assert (
-        "the dataset has 110 pairs, the scores 110; 1 dataset ids have no score (e.g. 'bbq/Age/ambig/0:unknown>stereotyped')"
+        f"the dataset has {DEMO_PAIRS} pairs, the scores {DEMO_PAIRS}; 1 dataset ids have no score (e.g. 'bbq/Age/ambig/0:unknown>stereotyped')"
         in done.stderr
     )
     assert "1 scored ids are not in the dataset (e.g. 'bbq/Age/ambig/99:unknown>stereotyped')" in done.stderr

@@ -287,7 +287,7 @@ def _bbq_item_stats(cols, n_groups, item, cand_role, selected) -> np.ndarray:
     stats = np.zeros((n_groups, len(_BBQ_STATS)))
     unknown, stereo, anti = (ROLES.index(r) for r in ("unknown", "stereotyped", "anti_stereotyped"))
     g_source, g_subset = cols["group_source"], cols["group_subset"]
-    bbq = cols["source_names"].index("bbq") if "bbq" in cols["source_names"] else -1
+    bbq = _index(cols["source_names"], "bbq")
     is_bbq = g_source == bbq
     if not is_bbq.any():
         return stats
@@ -305,8 +305,8 @@ def _bbq_item_stats(cols, n_groups, item, cand_role, selected) -> np.ndarray:
             f"{[ROLES[r] for r in np.flatnonzero(has[g])]}); pass every pair of the item"
         )
     subset_names = cols["subset_names"]
-    amb = directed & (g_subset == (subset_names.index("ambig") if "ambig" in subset_names else -1))
-    dis = directed & (g_subset == (subset_names.index("disambig") if "disambig" in subset_names else -1))
+    amb = directed & (g_subset == _index(subset_names, "ambig"))
+    dis = directed & (g_subset == _index(subset_names, "disambig"))
     correct = cols["group_correct_role"]
     col = {name: i for i, name in enumerate(_BBQ_STATS)}
     stats[:, col["amb_items"]] = amb
@@ -324,8 +324,14 @@ def _bbq_item_stats(cols, n_groups, item, cand_role, selected) -> np.ndarray:
     return stats
 
 
+def _index(names: list, name: str) -> int:
+    """The code of `name` in a factorised column, -1 when absent."""
+    return names.index(name) if name in names else -1
+
+
 def _group_correct_role(group, chosen_role, gold, n_groups, group_names) -> np.ndarray:
-    """The role chosen in every gold pair of each item (-1 where the item has no gold pair)."""
+    """The correct answer of each item given by `gold` (its BBQ pairs): the role its gold pairs choose
+    (-1 elsewhere)."""
     correct = np.full(n_groups, -1)
     g, r = group[gold], chosen_role[gold]
     correct[g] = r
@@ -408,7 +414,11 @@ def compute_social_rm(
         "group_source": code["source"][first],
         "group_subset": code["subset"][first],
         "group_correct_role": _group_correct_role(
-            group, code["chosen_role"], gold, n_groups, names["group_id"]
+            group,
+            code["chosen_role"],
+            gold & (code["source"] == _index(names["source"], "bbq")),
+            n_groups,
+            names["group_id"],
         ),
         "source_names": names["source"],
         "subset_names": names["subset"],
