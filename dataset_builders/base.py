@@ -52,6 +52,10 @@ class Builder:
     to_pairs: Callable[[dict], list[dict]]
     card: str  # markdown: how the corpus becomes pairs, with its templates
     citation: str
+    extra_files: tuple[RawFile, ...] = ()  # train files, read only when asked for (`--with-train`)
+    # True where the corpus cannot be fetched from here (Moral Stories): a build of every source leaves it out,
+    # saying so, when its files are missing; naming it with --only requires them
+    optional: bool = False
 
 
 def make_pair(

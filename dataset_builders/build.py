@@ -17,14 +17,32 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataset_builders import bbq, crows_pairs, hh_rlhf, stereoset, winobias, winogender, xstest
+from dataset_builders import (
+    bbq,
+    crows_pairs,
+    ethics,
+    hh_rlhf,
+    moral_stories,
+    moralchoice,
+    stereoset,
+    winobias,
+    winogender,
+    xstest,
+)
 from dataset_builders.base import Builder, SkipRecord
 from dataset_builders.card import render_card
 from dataset_builders.schema import FEATURES, encode, validate
-from dataset_builders.sources import locate
+from dataset_builders.sources import SourceError, locate
 
-CORPORA = (bbq, crows_pairs, stereoset, winobias, winogender, xstest, hh_rlhf)
-BUILDERS: dict[str, Builder] = {corpus.BUILDER.name: corpus.BUILDER for corpus in CORPORA}
+BUILDERS: dict[str, Builder] = {
+    builder.name: builder
+    for builder in (
+        *(corpus.BUILDER for corpus in (bbq, crows_pairs, stereoset, winobias, winogender, xstest, hh_rlhf)),
+        *ethics.BUILDERS,
+        moralchoice.BUILDER,
+        moral_stories.BUILDER,
+    )
+}
 
 
 def get_builder(name: str) -> Builder:
@@ -57,9 +75,12 @@ def select(only: list[str] | None = None, exclude_licenses: list[str] = ()) -> l
     return [b for b in builders if not any(token in b.license.lower() for token in excluded)]
 
 
-def build_source(builder: Builder, sources_dir: Path | None, verify: bool = True) -> BuiltSource:
+def build_source(
+    builder: Builder, sources_dir: Path | None, verify: bool = True, with_train: bool = False
+) -> BuiltSource:
     """Read, convert and validate one corpus. Raises on the first bad file, record or row."""
-    paths = {raw.path: locate(raw, sources_dir, verify) for raw in builder.files}
+    files = builder.files + (builder.extra_files if with_train else ())
+    paths = {raw.path: locate(raw, sources_dir, verify) for raw in files}
     splits: dict[str, list[dict]] = defaultdict(list)
     skipped = []
     for record in builder.read(paths):
@@ -84,20 +105,34 @@ def build(
     only: list[str] | None = None,
     exclude_licenses: list[str] = (),
     verify: bool = True,
+    with_train: bool = False,
     log=print,
 ) -> list[BuiltSource]:
     """Build every selected source and write the dataset folder atomically: everything goes to a temporary
-    folder beside `out_dir` that replaces it only once complete, so a failed build leaves the old one intact."""
+    folder beside `out_dir` that replaces it only once complete, so a failed build leaves the old one intact.
+    `with_train` adds the train splits that some sources keep out by default (ETHICS)."""
     builders = select(only, exclude_licenses)
     if not builders:
         raise ValueError("no source left to build: check --only and --exclude-license")
     built = []
     for builder in builders:
         log(f"building {builder.name} ...")
-        built.append(build_source(builder, sources_dir, verify))
+        try:
+            built.append(build_source(builder, sources_dir, verify, with_train))
+        except SourceError as error:
+            if only or not builder.optional:
+                raise
+            log(
+                f"  left out {builder.name} (its files cannot be fetched from here; name it with --only to require it): {error}"
+            )
+            continue
         log(f"  {builder.name}: " + ", ".join(f"{len(r):,} {s} pairs" for s, r in built[-1].splits.items()))
-        for reason in built[-1].skipped:
+        for reason in built[-1].skipped[:5]:
             log(f"  left out: {reason}")
+        if len(built[-1].skipped) > 5:
+            log(
+                f"  ... and {len(built[-1].skipped) - 5} more records left out (all listed in the dataset card)"
+            )
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

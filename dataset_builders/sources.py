@@ -25,7 +25,7 @@ class SourceError(FileNotFoundError):
 class RawFile:
     path: str  # relative to the source folder, e.g. "bbq/data/Age.jsonl"
     url: str  # canonical location at a pinned commit
-    sha256: str
+    sha256: str  # empty for a file that could not be pinned (it is read unverified)
     # sha256 of the bytes at `url` where they differ from the staged file (StereoSet's test.json is staged
     # gzipped as test.json.gz); readers open either form
     url_sha256: str | None = None
@@ -63,6 +63,10 @@ def _verify(raw: RawFile, path: Path, expected: str | None = None) -> Path:
 
 def download(raw: RawFile) -> Path:
     """Download `raw` into the cache (atomically) unless a verified copy is there already."""
+    if not raw.sha256:
+        raise SourceError(
+            f"{raw.path} has no pinned download: fetch it from {raw.url} and pass the folder that holds it with --sources"
+        )
     expected = raw.url_sha256 or raw.sha256
     target = cache_dir() / expected / Path(raw.path).name
     if target.exists():
@@ -95,4 +99,4 @@ def locate(raw: RawFile, sources_dir: Path | None, verify: bool = True) -> Path:
             f"missing raw file {raw.path}: looked for {path}. Download it from {raw.url} into {sources_dir}, "
             f"or leave out --sources (and {SOURCES_ENV}) to download it into the cache"
         )
-    return _verify(raw, path) if verify else path
+    return _verify(raw, path) if verify and raw.sha256 else path

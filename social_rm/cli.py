@@ -16,10 +16,16 @@ def _csv(value: str) -> list[str]:
 def _add_build_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", type=_csv, help="comma-separated sources to build (default: all)")
     parser.add_argument(
-        "--exclude-license", type=_csv, default=[], help="leave out sources with these licences"
+        "--exclude-license",
+        type=_csv,
+        default=[],
+        help="leave out sources whose licence contains these (CC-BY-SA,...)",
     )
     parser.add_argument(
         "--no-verify", action="store_true", help="skip sha256 checks (a locally edited corpus)"
+    )
+    parser.add_argument(
+        "--with-train", action="store_true", help="also build the train splits kept out by default"
     )
 
 
@@ -75,7 +81,14 @@ def cmd_build(args) -> None:
     from dataset_builders.sources import default_sources_dir
 
     sources = args.sources or default_sources_dir()
-    build(args.out, sources, args.only, args.exclude_license, verify=not args.no_verify)
+    build(
+        args.out,
+        sources,
+        args.only,
+        args.exclude_license,
+        verify=not args.no_verify,
+        with_train=args.with_train,
+    )
 
 
 def _score(dataset, config, split, model, seed, out: Path):
@@ -143,6 +156,7 @@ def cmd_run(args) -> None:
         args.only,
         args.exclude_license,
         verify=not (demo or args.no_verify),
+        with_train=args.with_train,
     )
     metric = load_metric()
     for model in args.model or BASELINES:

@@ -13,9 +13,7 @@ from social_rm.scorers import Completion, get_scorer
 from tests.conftest import REPO
 
 SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
-DEMO_PAIRS = (
-    110 + 4 + 6 + 4 + 4 + 22 + 3
-)  # test pairs of the demo corpora: BBQ, CrowS, StereoSet, WinoBias, Winogender, XSTest, HH
+DEMO_PAIRS = 187  # test pairs of the demo corpora, every source (see social_rm/demo_corpora)
 
 
 def social_rm(*args, check=True):
@@ -44,7 +42,7 @@ def test_make_demo_prints_a_table_per_baseline_and_writes_results(demo_run):
         assert document["dataset"]["fingerprint"] == fingerprint(out / "social-pairs")
         assert document["command"].startswith("social-rm run")
         assert {"datasets", "evaluate", "numpy", "python", "social-rm"} <= set(document["versions"])
-        assert set(document["results"]["by_domain"]) == {"bias", "safety"}
+        assert set(document["results"]["by_domain"]) == {"bias", "safety", "morality", "ethical_reasoning"}
         low, high = document["results"]["ci"]["accuracy"]
         assert low <= document["results"]["accuracy"] <= high
     header = next(line for line in stdout.splitlines() if "undesirable pref." in line)
