@@ -40,6 +40,61 @@ def _dataset_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test")
 
 
+def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> None:
+    """The scorer: a registry kind, the model and how it runs."""
+    if repeat:
+        parser.add_argument(
+            "--model",
+            action="append",
+            help="model path or Hub id, or a baseline (repeatable; default: every baseline)",
+        )
+    else:
+        parser.add_argument("--model", help="model path or Hub id (a baseline needs none)")
+    parser.add_argument(
+        "--kind",
+        help="scorer kind: random, length, shortest, classifier, logprob, judge, dpo, file (default: classifier for a model, the baseline for a baseline name)",
+    )
+    parser.add_argument("--ref-model", help="reference model of the dpo kind")
+    parser.add_argument(
+        "--label-index",
+        type=int,
+        help="classifier: the logit to read on a multi-logit head (default: the last)",
+    )
+    parser.add_argument(
+        "--reduction",
+        default="mean",
+        choices=["mean", "sum"],
+        help="logprob: mean or sum over response tokens",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=4096,
+        help="tokens per sequence; longer prompts are cut from the left",
+    )
+    parser.add_argument(
+        "--max-tokens-per-batch", type=int, default=16_384, help="token budget of a batch, padding included"
+    )
+    parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), or a torch device")
+    parser.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "bfloat16", "float16", "float32"],
+        help="auto: bfloat16 on an accelerator, float32 on cpu",
+    )
+    parser.add_argument("--revision", help="model revision (Hub branch, tag or commit)")
+    parser.add_argument(
+        "--trust-remote-code", action="store_true", help="run the model repository's own code"
+    )
+    parser.add_argument(
+        "--allow-pickle", action="store_true", help="load pickle (.bin) weights when there are no safetensors"
+    )
+    parser.add_argument(
+        "--cache", type=Path, help="score cache (default: one per model in $HF_HOME/social-rm/scores)"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="score without a cache (nothing to resume)")
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="social-rm", description=__doc__)
     commands = main.add_subparsers(dest="command", required=True)
@@ -53,7 +108,7 @@ def parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="score every pair of social-pairs with a model")
     _dataset_args(score)
-    score.add_argument("--model", required=True, help="scorer: random, length or shortest")
+    _add_model_args(score)
     score.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
     score.add_argument("--out", type=Path, required=True, help="scores file to write (.parquet)")
 
@@ -68,7 +123,7 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="build, score and evaluate in one go (no arguments: the offline demo)"
     )
-    run.add_argument("--model", action="append", help="scorer (repeatable; default: every baseline)")
+    _add_model_args(run, repeat=True)
     run.add_argument("--sources", type=Path, help="folder of raw corpora (default: the bundled demo corpora)")
     run.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
     _add_build_args(run)
@@ -91,21 +146,73 @@ def cmd_build(args) -> None:
     )
 
 
-def _score(dataset, config, split, model, seed, out: Path):
+def make_scorer(args, model: str | None):
+    """The scorer named by --kind/--model, and its score cache (None for baselines or with --no-cache)."""
+    from social_rm.cache import ScoreCache
+    from social_rm.models import LoadOptions
+    from social_rm.scorers import BASELINES, KINDS, ModelSettings, get_scorer
+
+    if not args.kind and model and model not in BASELINES and "/" not in model and not Path(model).exists():
+        get_scorer(model)  # neither a baseline nor a model: raises with the names there are
+    kind = args.kind or (model if model in BASELINES else "classifier")
+    if kind in BASELINES:
+        return get_scorer(kind, seed=args.seed), None
+    if kind not in KINDS:
+        get_scorer(kind)  # raises with the available kinds
+    if not model:
+        raise ValueError(f"the {kind} kind needs --model")
+    options = LoadOptions(args.device, args.dtype, args.revision, args.trust_remote_code, args.allow_pickle)
+    settings = ModelSettings(model, options, args.max_length, args.max_tokens_per_batch)
+    scorer = get_scorer(
+        kind, settings, label_index=args.label_index, reduction=args.reduction, ref_model=args.ref_model
+    )
+    if args.no_cache:
+        return scorer, None
+    fingerprint = scorer.fingerprint()
+    path = args.cache or default_cache_dir() / f"{fingerprint[:16]}.sqlite"
+    return scorer, ScoreCache(path, fingerprint, scorer.identity())
+
+
+def default_cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME) / "social-rm" / "scores"
+
+
+def _is_main_process() -> bool:
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _score(args, dataset, config, split, model, out: Path):
     from social_rm.data import fingerprint, load_pairs
-    from social_rm.runner import score_pairs, write_scores
-    from social_rm.scorers import get_scorer
+    from social_rm.runner import read_scores, score_pairs, write_scores
 
     ds = load_pairs(dataset, config, split)
-    scores = score_pairs(ds, get_scorer(model, seed=seed))
+    if args.kind == "file":  # precomputed scores: checked against the dataset, then written like any other
+        from social_rm.evaluation import align
+
+        scores = read_scores(Path(model))
+        scores.chosen, scores.rejected = align(ds, scores, str(model))
+        scores.ids = ds.with_format("arrow")[:].column("id").to_pylist()
+        scores.metadata.setdefault("model", {"name": str(model), "kind": "file"})
+    else:
+        scorer, cache = make_scorer(args, model)
+        scores = score_pairs(ds, scorer, cache)
+        if scores.metadata.get("truncated"):
+            print(
+                f"{scores.metadata['truncated']:,} sequences were longer than --max-length {args.max_length} and lost the start of their prompt"
+            )
     scores.metadata["dataset"] = {
         "path": str(dataset),
         "config": config,
         "split": split,
         "fingerprint": fingerprint(dataset),
     }
-    write_scores(scores, out)
-    print(f"wrote {out} ({len(scores.ids):,} pairs)")
+    if _is_main_process():
+        write_scores(scores, out)
+        print(f"wrote {out} ({len(scores.ids):,} pairs)")
     return ds, scores
 
 
@@ -120,7 +227,7 @@ def _evaluate(ds, scores, dataset, config, split, n_bootstrap, seed, out: Path, 
 
 
 def cmd_score(args) -> None:
-    _score(args.dataset, args.config, args.split, args.model, args.seed, args.out)
+    _score(args, args.dataset, args.config, args.split, args.model, args.out)
 
 
 def cmd_evaluate(args) -> None:
@@ -146,27 +253,19 @@ def cmd_run(args) -> None:
     demo = args.sources is None
     if demo:
         print(
-            f"demo: building from the bundled demo corpora in {DEMO_SOURCES} (not the real corpora; pass "
-            "--sources DIR for those)"
+            f"demo: building from the bundled demo corpora in {DEMO_SOURCES} (not the real corpora; pass --sources DIR for those)"
         )
     dataset = args.out / "social-pairs"
-    build(
-        dataset,
-        DEMO_SOURCES if demo else args.sources,
-        args.only,
-        args.exclude_license,
-        verify=not (demo or args.no_verify),
-        with_train=args.with_train,
-    )
+    build(dataset, DEMO_SOURCES if demo else args.sources, args.only, args.exclude_license,
+          verify=not (demo or args.no_verify), with_train=args.with_train)  # fmt: skip
     metric = load_metric()
     for model in args.model or BASELINES:
-        ds, scores = _score(
-            dataset, "default", "test", model, args.seed, args.out / "scores" / f"{model}.parquet"
-        )
-        out = args.out / "results" / f"{model}.json"
+        label = Path(model).name if model not in BASELINES else model
+        ds, scores = _score(args, dataset, "default", "test", model, args.out / "scores" / f"{label}.parquet")
+        out = args.out / "results" / f"{label}.json"
         result = _evaluate(ds, scores, dataset, "default", "test", args.n_bootstrap, args.seed, out, metric)
         print()
-        print(format_table(result, f"social_rm: {model} ({result['n_pairs']:,} pairs)"))
+        print(format_table(result, f"social_rm: {label} ({result['n_pairs']:,} pairs)"))
         print(f"wrote {out}\n")
 
 
@@ -177,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
-    except (ValueError, KeyError, FileNotFoundError) as error:
+    except (ValueError, KeyError, OSError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"social-rm {args.command}: error: {message}", file=sys.stderr)
         return 1

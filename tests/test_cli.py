@@ -135,19 +135,24 @@ def test_an_unknown_scorer_suggests_the_nearest_name(demo_run, tmp_path):
 
 def test_each_unique_completion_is_scored_once(demo_built):
     class Counting:
-        name = "counting"
+        name, unit = "counting", "completion"
         calls: list = []
 
         def identity(self):
             return {"name": self.name}
 
-        def score(self, completions):
-            self.calls.extend(completions)
-            return np.array([len(c.response) for c in completions], dtype=np.float64)
+        def score_stream(self, completions):
+            for start in range(0, len(completions), 7):
+                batch = completions[start : start + 7]
+                self.calls.extend(batch)
+                yield (
+                    list(range(start, start + len(batch))),
+                    np.array([len(c.response) for c in batch], dtype=np.float64),
+                )
 
     ds = load_pairs(demo_built[0], "bbq")
     scorer = Counting()
-    scores = score_pairs(ds, scorer, chunk_size=7, progress=False)
+    scores = score_pairs(ds, scorer, progress=False)
     assert len(scorer.calls) == len(set(scorer.calls)) == 3 * 44  # three answers per BBQ item
     first = ds[0]
     assert (scores.chosen[0], scores.rejected[0]) == (
@@ -159,9 +164,9 @@ def test_each_unique_completion_is_scored_once(demo_built):
 def test_the_random_baseline_is_seeded_and_order_independent():
     completions = [Completion((("user", "q"),), f"answer {i}") for i in range(50)]
     scorer = get_scorer("random", seed=3)
-    forward = scorer.score(completions)
-    assert np.array_equal(scorer.score(completions[::-1])[::-1], forward)
-    assert not np.array_equal(get_scorer("random", seed=4).score(completions), forward)
+    forward = scorer.score_all(completions)
+    assert np.array_equal(scorer.score_all(completions[::-1])[::-1], forward)
+    assert not np.array_equal(get_scorer("random", seed=4).score_all(completions), forward)
     assert ((forward >= 0) & (forward < 1)).all() and len(set(forward)) == 50
 
 

@@ -1,0 +1,237 @@
+"""Reward models from `transformers`: loading (safetensors, no remote code unless asked), the device, chat
+templating with left truncation, and the batched forward passes of each scorer kind.
+
+Every forward pass right-pads its batch and reads each sequence at its own positions, so a score does not
+depend on the batch it was computed in (within float tolerance).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# The documented fallback for tokenizers without a chat template: a plain transcript.
+FALLBACK_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n\n{% endfor %}"
+    "{% if add_generation_prompt %}Assistant: {% endif %}"
+)
+
+
+def pick_device(device: str = "auto") -> str:
+    """`auto`: cuda, then mps, then cpu."""
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(dtype: str, device: str):
+    """`auto`: bfloat16 on an accelerator, float32 on the CPU."""
+    import torch
+
+    if dtype == "auto":
+        return torch.float32 if device == "cpu" else torch.bfloat16
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    device: str = "auto"
+    dtype: str = "auto"
+    revision: str | None = None
+    trust_remote_code: bool = False
+    allow_pickle: bool = (
+        False  # weights from a pickle checkpoint (.bin) run code when loaded: explicit opt-in
+    )
+
+
+def model_fingerprint(name: str, options: LoadOptions, settings: dict) -> str:
+    """A hash of what decides the scores: the model's files (a local folder: each file's name, size and the
+    hash of its first and last MiB; a Hub id: the id and revision), the dtype and the scoring settings."""
+    digest = hashlib.sha256(
+        json.dumps({"settings": settings, "dtype": options.dtype}, sort_keys=True).encode()
+    )
+    folder = Path(name)
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(f"{path.relative_to(folder)}\0{path.stat().st_size}\0".encode())
+            with open(path, "rb") as f:
+                digest.update(f.read(1 << 20))
+                f.seek(max(0, path.stat().st_size - (1 << 20)))
+                digest.update(f.read())
+    else:
+        digest.update(f"{name}@{options.revision or 'main'}".encode())
+    return digest.hexdigest()
+
+
+def check_model_name(name: str) -> None:
+    if not Path(name).exists() and not _looks_like_hub_id(name):
+        raise FileNotFoundError(f"model {name!r} is neither a local folder nor a Hub id (owner/name)")
+
+
+def load_tokenizer(name: str, options: LoadOptions):
+    from transformers import AutoTokenizer
+
+    check_model_name(name)
+    tokenizer = AutoTokenizer.from_pretrained(
+        name, revision=options.revision, trust_remote_code=options.trust_remote_code
+    )
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = FALLBACK_CHAT_TEMPLATE
+    return tokenizer
+
+
+def load_model(auto_class: str, name: str, options: LoadOptions):
+    """`AutoModelFor...from_pretrained` with SDPA attention, in inference mode on the chosen device."""
+    import transformers
+
+    check_model_name(name)
+    device = pick_device(options.device)
+    try:
+        model = getattr(transformers, auto_class).from_pretrained(
+            name,
+            revision=options.revision,
+            trust_remote_code=options.trust_remote_code,
+            use_safetensors=None if options.allow_pickle else True,
+            dtype=pick_dtype(options.dtype, device),
+            attn_implementation="sdpa",
+        )
+    except OSError as error:
+        if not options.allow_pickle and "safetensors" in str(error).lower():
+            raise OSError(
+                f"{name} has no safetensors weights; a pickle checkpoint can run code when loaded, so loading it "
+                "needs --allow-pickle"
+            ) from error
+        raise
+    except ValueError as error:
+        if "sdpa" not in str(error).lower():
+            raise
+        model = getattr(transformers, auto_class).from_pretrained(
+            name, revision=options.revision, trust_remote_code=options.trust_remote_code,
+            use_safetensors=None if options.allow_pickle else True, dtype=pick_dtype(options.dtype, device),
+        )  # fmt: skip
+    return model.to(device).eval()
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~"))
+
+
+@dataclass
+class Encoded:
+    ids: list[int]
+    response_start: int  # index of the first response token in `ids`
+    truncated: bool
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def encode(tokenizer, prompt: list[dict], response: str, max_length: int | None) -> Encoded:
+    """Chat-template prompt + response into token ids. The response starts where the templated prompt (with
+    its generation prompt) stops matching the full sequence's tokens. Over `max_length`, the prompt is cut
+    from the left (keeping a leading BOS), never the response."""
+    messages = [*prompt, {"role": "assistant", "content": response}]
+    full = tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)[
+        "input_ids"
+    ]
+    head = tokenizer(
+        tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True),
+        add_special_tokens=False,
+    )["input_ids"]
+    start = common_prefix(full, head)
+    if max_length is None or len(full) <= max_length:
+        return Encoded(full, start, False)
+    keep_bos = int(bool(full) and full[0] == tokenizer.bos_token_id)
+    cut = min(len(full) - max_length, start - keep_bos)  # never into the response
+    ids = full[:keep_bos] + full[keep_bos + cut :]
+    return Encoded(ids, start - cut, True)
+
+
+def _padded(sequences: list[list[int]], pad: int, device: str):
+    import torch
+
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _pad_id(sequences: list[list[int]], preferred: int | None) -> int:
+    """A pad id that ends no sequence of the batch: the classifier head reads each sequence's rightmost
+    token that is not the pad id, so this makes it read the last real token, with or without a pad token."""
+    last = {s[-1] for s in sequences}
+    pad = preferred if preferred is not None else 0
+    while pad in last:
+        pad += 1
+    return pad
+
+
+def classifier_scores(model, sequences: list[list[int]], label_index: int | None) -> np.ndarray:
+    """One reward per sequence: the classification head at its last token. A one-logit head gives that
+    logit; a multi-logit head gives the logit at `label_index` (default: the last label)."""
+    import torch
+
+    device = next(model.parameters()).device
+    pad = _pad_id(sequences, model.config.pad_token_id)
+    ids, mask = _padded(sequences, pad, device)
+    saved, model.config.pad_token_id = model.config.pad_token_id, pad
+    try:
+        with torch.inference_mode():
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+    finally:
+        model.config.pad_token_id = saved
+    index = logits.shape[-1] - 1 if label_index is None else label_index
+    if not 0 <= index < logits.shape[-1]:
+        raise ValueError(f"--label-index {label_index} is outside the model's {logits.shape[-1]} labels")
+    return logits[:, index].cpu().numpy().astype(np.float64)
+
+
+def response_logprobs(model, encoded: list[Encoded], reduction: str) -> np.ndarray:
+    """log p(response | prompt) per sequence: the sum, or the mean over response tokens, of the token log
+    probabilities of the response given everything before it."""
+    import torch
+
+    device = next(model.parameters()).device
+    ids, mask = _padded([e.ids for e in encoded], 0, device)
+    with torch.inference_mode():
+        logits = model(input_ids=ids, attention_mask=mask).logits.float()
+    logprobs = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:, None])[..., 0]
+    out = np.empty(len(encoded))
+    for row, e in enumerate(encoded):
+        # token t is predicted at position t - 1
+        values = logprobs[row, max(e.response_start, 1) - 1 : len(e.ids) - 1]
+        out[row] = float(values.sum()) if reduction == "sum" else float(values.mean()) if len(values) else 0.0
+    return out
+
+
+def next_token_logits(model, sequences: list[list[int]], token_ids: list[int]) -> np.ndarray:
+    """The logits of `token_ids` as the next token after each sequence."""
+    import torch
+
+    device = next(model.parameters()).device
+    ids, mask = _padded(sequences, 0, device)
+    with torch.inference_mode():
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    last = torch.tensor([len(s) - 1 for s in sequences], device=device)
+    picked = logits[torch.arange(len(sequences), device=device), last][:, token_ids]
+    return picked.float().cpu().numpy().astype(np.float64)

@@ -1,0 +1,69 @@
+"""Tiny real models for tests and benchmarks, built from a config (no download): a byte-level BPE tokenizer
+trained with `tokenizers` on the given texts, with a chat template, and randomly initialised Llama models saved
+with `save_pretrained`, so they load through the real `from_pretrained` path.
+
+    folder = save_tiny_model(tmp / "rm", "classifier", texts)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}<|end|>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+SPECIAL = ["<s>", "</s>", "<pad>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
+
+
+def train_tokenizer(
+    texts: Iterable[str], vocab_size: int = 600, pad: bool = True, chat_template: bool = True
+):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tokenizer.train_from_iterator(texts, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>" if pad else None
+    )
+    if chat_template:
+        fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def tiny_config(tokenizer, hidden: int = 32, layers: int = 2, heads: int = 4, **extra):
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=max(1, heads // 2), max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        **extra,
+    )  # fmt: skip
+
+
+def save_tiny_model(
+    folder: Path, kind: str, texts: Iterable[str], seed: int = 0, pad: bool = True, **config
+) -> Path:
+    """A randomly initialised Llama `kind` ("classifier" or "causal") with its tokenizer, saved to `folder`."""
+    import torch
+    from transformers import LlamaForCausalLM, LlamaForSequenceClassification
+
+    tokenizer = train_tokenizer(texts, pad=pad)
+    torch.manual_seed(seed)
+    if kind == "classifier":
+        model = LlamaForSequenceClassification(
+            tiny_config(tokenizer, num_labels=config.pop("num_labels", 1), **config)
+        )
+    else:
+        model = LlamaForCausalLM(tiny_config(tokenizer, **config))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return Path(folder)

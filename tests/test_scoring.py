@@ -1,0 +1,289 @@
+"""The scoring runner with real (tiny) models loaded through `from_pretrained`: every kind, batch invariance,
+the cache and resuming, two processes, and bad input."""
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasets import load_dataset
+
+from social_rm.cache import CacheMismatch, ScoreCache
+from social_rm.runner import read_scores, score_pairs
+from social_rm.scorers import ModelSettings, get_scorer
+from social_rm.testing import save_tiny_model
+from tests.conftest import REPO
+
+SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
+
+
+@pytest.fixture(scope="module")
+def texts(demo_built):
+    ds = load_dataset(str(demo_built[0]), "default", split="test")
+    return [m["content"] for row in ds for m in row["prompt"] + row["chosen"] + row["rejected"]]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, texts):
+    """Tiny Llama models saved to disk: a reward classifier, a causal LM and a second causal LM (a DPO reference)."""
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "classifier": save_tiny_model(root / "classifier", "classifier", texts),
+        "causal": save_tiny_model(root / "causal", "causal", texts),
+        "reference": save_tiny_model(root / "reference", "causal", texts, seed=1),
+    }
+
+
+@pytest.fixture(scope="module")
+def xstest(real_built):
+    """A slice of real social-pairs: the XSTest config (prompts with long completions)."""
+    return load_dataset(str(real_built[0]), "xstest", split="test").select(range(120))
+
+
+def scorer(kind, folder, budget=16_384, **options):
+    return get_scorer(
+        kind, ModelSettings(str(folder), max_tokens_per_batch=budget, log=lambda *_: None), **options
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kind, model",
+    [("classifier", "classifier"), ("logprob", "causal"), ("judge", "causal"), ("dpo", "causal")],
+)
+def test_every_kind_scores_real_pairs_and_ignores_the_batch_size(kind, model, tiny, xstest):
+    options = {"ref_model": str(tiny["reference"])} if kind == "dpo" else {}
+    one = score_pairs(xstest, scorer(kind, tiny[model], budget=1, **options), progress=False)
+    many = score_pairs(xstest, scorer(kind, tiny[model], budget=100_000, **options), progress=False)
+    assert np.isfinite(one.chosen).all() and np.isfinite(one.rejected).all()
+    assert np.abs(one.chosen - many.chosen).max() < 1e-5 and np.abs(one.rejected - many.rejected).max() < 1e-5
+    assert len(set(np.round(one.chosen, 6))) > 10  # real, varying scores
+    assert one.metadata["model"]["kind"] == kind
+    if kind == "judge":
+        assert np.allclose(one.chosen + one.rejected, 1.0)
+
+
+def test_scores_match_a_hand_run_of_the_model(tiny, demo_built):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    ds = load_dataset(str(demo_built[0]), "bbq", split="test").select(range(3))
+    scores = score_pairs(ds, scorer("classifier", tiny["classifier"]), progress=False)
+    tokenizer = AutoTokenizer.from_pretrained(tiny["classifier"])
+    model = AutoModelForSequenceClassification.from_pretrained(tiny["classifier"])
+    for row, expected in zip(ds, scores.chosen):
+        text = tokenizer.apply_chat_template(row["prompt"] + row["chosen"], tokenize=False)
+        ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        assert text.startswith("<s><|user|>") and text.endswith("<|end|>")
+        with torch.inference_mode():
+            assert model(input_ids=ids).logits[0, 0].item() == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_judge_that_always_says_a_scores_half(tiny, demo_built):
+    ds = load_dataset(str(demo_built[0]), "xstest", split="test")
+    judge = scorer("judge", tiny["causal"])
+    a = judge.verdict_ids[0]
+    judge.model.lm_head.register_forward_hook(
+        lambda module, args, out: out.index_fill(-1, __import__("torch").tensor([a]), 100.0)
+    )
+    scores = score_pairs(ds, judge, progress=False)
+    assert np.allclose(scores.chosen, 0.5) and np.allclose(scores.rejected, 0.5)
+
+
+def test_truncation_cuts_the_prompt_from_the_left_never_the_response(tiny):
+    from social_rm import models
+
+    tokenizer = models.load_tokenizer(str(tiny["causal"]), models.LoadOptions())
+    prompt = [{"role": "user", "content": "word " * 300}]
+    full = models.encode(tokenizer, prompt, "The grandson.", None)
+    cut = models.encode(tokenizer, prompt, "The grandson.", 64)
+    assert cut.truncated and len(cut.ids) == 64 and not full.truncated
+    assert cut.ids[0] == tokenizer.bos_token_id
+    assert cut.ids[cut.response_start :] == full.ids[full.response_start :]
+
+
+def test_a_model_without_a_pad_token_scores_the_same(tiny, tmp_path, texts, demo_built):
+    bare = save_tiny_model(tmp_path / "no-pad", "classifier", texts, pad=False)
+    from transformers import AutoConfig
+
+    assert AutoConfig.from_pretrained(bare).pad_token_id is None
+    ds = load_dataset(str(demo_built[0]), "bbq", split="test")
+    with_pad = score_pairs(ds, scorer("classifier", tiny["classifier"]), progress=False)
+    without = score_pairs(ds, scorer("classifier", bare), progress=False)
+    assert np.abs(with_pad.chosen - without.chosen).max() < 1e-5  # same weights (same seed), no pad token
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(
+        FileNotFoundError,
+        match=re.escape(f"model {str(tmp_path / 'nope')!r} is neither a local folder nor a Hub id"),
+    ):
+        scorer("classifier", tmp_path / "nope")
+
+
+def test_pickle_weights_need_an_explicit_flag(tmp_path, texts, demo_built):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from social_rm.models import LoadOptions
+
+    folder = save_tiny_model(tmp_path / "m", "classifier", texts)
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    (folder / "model.safetensors").unlink()
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")  # a pickle-only checkpoint
+    with pytest.raises(OSError, match="needs --allow-pickle"):
+        scorer("classifier", folder)
+    loaded = get_scorer("classifier", ModelSettings(str(folder), LoadOptions(allow_pickle=True)))
+    assert loaded.model.config.num_labels == 1
+
+
+def test_a_cache_from_another_model_is_refused(tmp_path, tiny):
+    first = scorer("classifier", tiny["classifier"])
+    cache = ScoreCache(tmp_path / "c.sqlite", first.fingerprint(), first.identity())
+    cache.put([("unit", 1.0)])
+    cache.close()
+    other = scorer("logprob", tiny["causal"])
+    with pytest.raises(
+        CacheMismatch,
+        match=f"score cache {re.escape(str(tmp_path / 'c.sqlite'))} holds the scores of another model",
+    ):
+        ScoreCache(tmp_path / "c.sqlite", other.fingerprint(), other.identity())
+
+
+def test_the_cache_serves_a_second_run(tiny, demo_built, tmp_path):
+    ds = load_dataset(str(demo_built[0]), "bbq", split="test")
+    first = scorer("classifier", tiny["classifier"])
+    cache = ScoreCache(tmp_path / "c.sqlite", first.fingerprint(), first.identity())
+    scores = score_pairs(ds, first, cache, progress=False)
+    assert len(cache) == 3 * 44
+
+    class Refuses:
+        name, unit = "refuses", "completion"
+
+        def identity(self):
+            return {}
+
+        def score_stream(self, units):
+            raise AssertionError(f"asked to score {len(units)} units")
+            yield
+
+    again = score_pairs(ds, Refuses(), cache, progress=False, log=lambda *_: None)
+    assert np.array_equal(again.chosen, scores.chosen)
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_rescoring(tiny, real_built, tmp_path):
+    cache = tmp_path / "cache.sqlite"
+    args = [SOCIAL_RM, "score", "--dataset", str(real_built[0]), "--config", "xstest",
+            "--model", str(tiny["classifier"]), "--max-tokens-per-batch", "400", "--cache", str(cache)]  # fmt: skip
+    process = subprocess.Popen(
+        [*args, "--out", str(tmp_path / "first.parquet")],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 120
+    done = 0
+    while time.time() < deadline and process.poll() is None:
+        time.sleep(0.5)
+        if cache.exists():
+            try:
+                done = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+            except sqlite3.OperationalError:
+                continue
+            if done >= 300:
+                break
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "first.parquet").exists()  # nothing half-written
+    resumed = subprocess.run(
+        [*args, "--out", str(tmp_path / "resumed.parquet")], cwd=REPO, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    already = int(
+        re.search(r"([\d,]+) of ([\d,]+) completions already scored", resumed.stdout + resumed.stderr)
+        .group(1)
+        .replace(",", "")
+    )
+    assert already >= done
+    clean = subprocess.run(
+        [*args[:-2], "--no-cache", "--out", str(tmp_path / "clean.parquet")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert clean.returncode == 0, clean.stderr
+    a, b = read_scores(tmp_path / "resumed.parquet"), read_scores(tmp_path / "clean.parquet")
+    assert (
+        a.ids == b.ids
+        and np.abs(a.chosen - b.chosen).max() < 1e-5
+        and np.abs(a.rejected - b.rejected).max() < 1e-5
+    )
+
+
+@pytest.mark.slow
+def test_two_accelerate_processes_give_the_single_process_scores(tiny, real_built, tmp_path):
+    common = [
+        "score",
+        "--dataset",
+        str(real_built[0]),
+        "--config",
+        "winogender",
+        "--model",
+        str(tiny["classifier"]),
+    ]
+    single = subprocess.run(
+        [SOCIAL_RM, *common, "--cache", str(tmp_path / "one.sqlite"), "--out", str(tmp_path / "one.parquet")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert single.returncode == 0, single.stderr
+    accelerate = str(Path(sys.executable).parent / "accelerate")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launched = subprocess.run(
+        [accelerate, "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+         "--dynamo_backend", "no", "-m", "social_rm", *common, "--cache", str(tmp_path / "two.sqlite"), "--out", str(tmp_path / "two.parquet")],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    a, b = read_scores(tmp_path / "one.parquet"), read_scores(tmp_path / "two.parquet")
+    assert a.ids == b.ids and np.abs(a.chosen - b.chosen).max() < 1e-5
+    shared = ScoreCache(tmp_path / "two.sqlite", scorer("classifier", tiny["classifier"]).fingerprint(), {})
+    assert len(shared) == 2 * 240  # both processes wrote their shards of the 480 unique completions
+
+
+def test_file_kind_takes_precomputed_scores(demo_built, tmp_path):
+    from social_rm.runner import write_scores
+
+    ds = load_dataset(str(demo_built[0]), "default", split="test")
+    scores = score_pairs(ds, get_scorer("length"), progress=False)
+    write_scores(scores, tmp_path / "mine.parquet")
+    done = subprocess.run(
+        [
+            SOCIAL_RM,
+            "score",
+            "--dataset",
+            str(demo_built[0]),
+            "--kind",
+            "file",
+            "--model",
+            str(tmp_path / "mine.parquet"),
+            "--out",
+            str(tmp_path / "out.parquet"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    again = read_scores(tmp_path / "out.parquet")
+    assert again.ids == scores.ids and np.array_equal(again.chosen, scores.chosen)
+    assert again.metadata["dataset"]["config"] == "default"
