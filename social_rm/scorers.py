@@ -128,7 +128,8 @@ class _ModelScorer(_Base):
     auto_class = "AutoModelForCausalLM"
     kind = ""
 
-    def __init__(self, settings: ModelSettings, **extra):
+    def __init__(self, settings: ModelSettings, loaded: tuple | None = None, **extra):
+        """Loads `settings.model`, or takes `loaded` = (tokenizer, model) already in memory (benchmarks)."""
         from social_rm import models
 
         self.settings = settings
@@ -136,8 +137,11 @@ class _ModelScorer(_Base):
         self.name = settings.model
         self.extra = extra
         self.truncated = 0
-        self.tokenizer = models.load_tokenizer(settings.model, self.options)
-        self.model = models.load_model(self.auto_class, settings.model, self.options)
+        if loaded:
+            self.tokenizer, self.model = loaded
+        else:
+            self.tokenizer = models.load_tokenizer(settings.model, self.options)
+            self.model = models.load_model(self.auto_class, settings.model, self.options)
 
     def identity(self) -> dict:
         return {"name": self.name, "kind": self.kind, "revision": self.options.revision, "dtype": self.options.dtype,
@@ -172,8 +176,8 @@ class ClassifierScorer(_ModelScorer):
     auto_class = "AutoModelForSequenceClassification"
     kind = "classifier"
 
-    def __init__(self, settings: ModelSettings, label_index: int | None = None):
-        super().__init__(settings, label_index=label_index)
+    def __init__(self, settings: ModelSettings, label_index: int | None = None, loaded: tuple | None = None):
+        super().__init__(settings, loaded, label_index=label_index)
 
     def score_stream(self, units):
         from social_rm import models

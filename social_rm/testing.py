@@ -38,12 +38,22 @@ def train_tokenizer(
     return fast
 
 
-def tiny_config(tokenizer, hidden: int = 32, layers: int = 2, heads: int = 4, **extra):
+def tiny_config(
+    tokenizer,
+    hidden: int = 32,
+    layers: int = 2,
+    heads: int = 4,
+    kv_heads: int | None = None,
+    intermediate: int | None = None,
+    **extra,
+):
+    """A Llama config for `tokenizer`; the defaults make a tiny model, real sizes are arguments
+    (Llama-3-8B: hidden 4096, layers 32, heads 32, kv_heads 8, intermediate 14336, rope_theta 500000)."""
     from transformers import LlamaConfig
 
     return LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
-        num_attention_heads=heads, num_key_value_heads=max(1, heads // 2), max_position_embeddings=4096,
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate or 2 * hidden, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv_heads or max(1, heads // 2), max_position_embeddings=8192,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         **extra,
     )  # fmt: skip
