@@ -53,6 +53,7 @@ def main() -> None:
 
     from datasets import load_dataset
 
+    from social_rm import prefix
     from social_rm.models import encode
     from social_rm.runner import completions
     from social_rm.scorers import messages

@@ -122,6 +122,9 @@ class ModelSettings:
     max_length: int | None = 4096
     max_tokens_per_batch: int = 16_384
     log: Callable = print
+    prefix_sharing: bool = (
+        True  # compute each item's shared prompt once (decoder models; see social_rm.prefix)
+    )
 
 
 class _ModelScorer(_Base):
@@ -163,10 +166,32 @@ class _ModelScorer(_Base):
         self.truncated += sum(e.truncated for e in encoded)
         return encoded
 
-    def _stream(self, lengths, run):
+    def _stream(self, lengths, run, cost=None):
         from social_rm.batching import run_batches
 
-        yield from run_batches(lengths, self.settings.max_tokens_per_batch, run, log=self.settings.log)
+        yield from run_batches(lengths, self.settings.max_tokens_per_batch, run, cost, log=self.settings.log)
+
+    def _run(self, units, encoded, plain, shared, reads_response_tokens: bool, models=()):
+        """Yield (indices, scores): items that share a prompt through `shared(items)` (which returns the
+        members it scored and their scores), the other completions through `plain(indices)`."""
+        from social_rm import prefix
+
+        items, rest = [], list(range(len(units)))
+        if self.settings.prefix_sharing and all(
+            prefix.supports_prefix_sharing(m) for m in (self.model, *models)
+        ):
+            items, rest = prefix.plan(units, encoded, reads_response_tokens)
+        if items:
+            cost = lambda batch: prefix.batch_cost([items[i] for i in batch], encoded)  # noqa: E731
+            for _, (members, scores) in self._stream(
+                [cost([i]) for i in range(len(items))], lambda b: shared([items[i] for i in b]), cost
+            ):
+                yield members, scores
+        if rest:
+            for batch, scores in self._stream(
+                [len(encoded[i].ids) for i in rest], lambda b: plain([rest[i] for i in b])
+            ):
+                yield [rest[i] for i in batch], scores
 
 
 class ClassifierScorer(_ModelScorer):
@@ -180,14 +205,15 @@ class ClassifierScorer(_ModelScorer):
         super().__init__(settings, loaded, label_index=label_index)
 
     def score_stream(self, units):
-        from social_rm import models
+        from social_rm import models, prefix
 
-        encoded = self._encode(units)
-        yield from self._stream(
-            [len(e.ids) for e in encoded],
-            lambda batch: models.classifier_scores(
-                self.model, [encoded[i].ids for i in batch], self.extra["label_index"]
-            ),
+        encoded, label = self._encode(units), self.extra["label_index"]
+        yield from self._run(
+            units,
+            encoded,
+            lambda batch: models.classifier_scores(self.model, [encoded[i].ids for i in batch], label),
+            lambda items: prefix.classifier_scores(self.model, items, encoded, label),
+            reads_response_tokens=False,
         )
 
 
@@ -203,14 +229,15 @@ class LogprobScorer(_ModelScorer):
         super().__init__(settings, reduction=reduction)
 
     def score_stream(self, units):
-        from social_rm import models
+        from social_rm import models, prefix
 
-        encoded = self._encode(units)
-        yield from self._stream(
-            [len(e.ids) for e in encoded],
-            lambda batch: models.response_logprobs(
-                self.model, [encoded[i] for i in batch], self.extra["reduction"]
-            ),
+        encoded, reduction = self._encode(units), self.extra["reduction"]
+        yield from self._run(
+            units,
+            encoded,
+            lambda batch: models.response_logprobs(self.model, [encoded[i] for i in batch], reduction),
+            lambda items: prefix.response_logprobs(self.model, items, encoded, reduction),
+            reads_response_tokens=True,
         )
 
 
@@ -240,17 +267,23 @@ class DPOScorer(_ModelScorer):
         )
 
     def score_stream(self, units):
-        from social_rm import models
+        from social_rm import models, prefix
 
         encoded = self._encode(units)
 
-        def run(batch):
+        def plain(batch):
             chunk = [encoded[i] for i in batch]
             return models.response_logprobs(self.model, chunk, "sum") - models.response_logprobs(
                 self.reference, chunk, "sum"
             )
 
-        yield from self._stream([len(e.ids) for e in encoded], run)
+        def shared(items):
+            members, policy = prefix.response_logprobs(self.model, items, encoded, "sum")
+            return members, policy - prefix.response_logprobs(self.reference, items, encoded, "sum")[1]
+
+        yield from self._run(
+            units, encoded, plain, shared, reads_response_tokens=True, models=(self.reference,)
+        )
 
 
 JUDGE_PROMPT = """\
