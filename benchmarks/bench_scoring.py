@@ -53,7 +53,6 @@ def main() -> None:
 
     from datasets import load_dataset
 
-    from social_rm import prefix
     from social_rm.models import encode
     from social_rm.runner import completions
     from social_rm.scorers import messages
