@@ -5,19 +5,25 @@ BIN := $(VENV)/bin
 OUT ?= out
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_EVALUATE_OFFLINE=1
 
-.PHONY: demo test test-fast lint bench
+.PHONY: demo test test-fast lint bench browser
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,models]'
+	$(BIN)/pip install --quiet -e '.[test,models,leaderboard]'
 	touch $@
 
 demo: $(VENV)/.installed
 	$(OFFLINE) $(BIN)/social-rm run --out $(OUT)
 
-test: $(VENV)/.installed
+# The browser tests drive Debian's Chromium through its ChromeDriver (automation libraries' own browser
+# downloads cannot be reached here).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+test: $(VENV)/.installed browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -128,6 +128,29 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
     _add_build_args(run)
     _add_metric_args(run)
+
+    report = commands.add_parser("report", help="the leaderboard's tables and plots as one static HTML file")
+    report.add_argument("results", nargs="+", type=Path, help="results JSON files")
+    report.add_argument("--out", type=Path, required=True, help="HTML file to write")
+
+    submit = commands.add_parser(
+        "submit", help="validate a submission and open a pull request on the results repo"
+    )
+    submit.add_argument("--results", type=Path, required=True, help="results JSON from `social-rm evaluate`")
+    submit.add_argument("--scores", type=Path, required=True, help="the per-pair scores it was computed from")
+    submit.add_argument(
+        "--model-card",
+        type=Path,
+        required=True,
+        help="markdown with YAML front matter: name, kind, parameters, license, link",
+    )
+    submit.add_argument("--dataset", required=True, help="the published social-pairs (a folder or Hub id)")
+    submit.add_argument(
+        "--org", default="social-rm", help="organisation of the results repo <org>/social-rm-results"
+    )
+    submit.add_argument(
+        "--dry-run", type=Path, help="write the pull request's files here instead of opening it"
+    )
     return main
 
 
@@ -269,14 +292,54 @@ def cmd_run(args) -> None:
         print(f"wrote {out}\n")
 
 
-COMMANDS = {"build": cmd_build, "score": cmd_score, "evaluate": cmd_evaluate, "run": cmd_run}
+def cmd_report(args) -> None:
+    from social_rm.io import atomic_path
+    from social_rm.report import load_documents, render_html
+
+    page = render_html(load_documents(args.results))
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    print(f"wrote {args.out} ({len(args.results)} models)")
+
+
+def cmd_submit(args) -> None:
+    from social_rm import submission
+
+    meta = submission.validate(args.results, args.scores, args.model_card, args.dataset)
+    print(
+        f"valid submission: {meta['name']} ({meta['kind']}, {meta['parameters']} parameters, {meta['license']})"
+    )
+    if args.dry_run:
+        folder = submission.stage(args.results, args.scores, args.model_card, meta, args.dry_run)
+        print(f"dry run: wrote the pull request's files to {folder}")
+        return
+    import tempfile
+
+    from social_rm.hub import open_pull_request
+
+    with tempfile.TemporaryDirectory() as tmp:
+        submission.stage(args.results, args.scores, args.model_card, meta, Path(tmp))
+        url = open_pull_request(f"{args.org}/social-rm-results", Path(tmp), f"Submit {meta['name']}")
+    print(f"opened {url}")
+
+
+COMMANDS = {
+    "build": cmd_build,
+    "score": cmd_score,
+    "evaluate": cmd_evaluate,
+    "run": cmd_run,
+    "report": cmd_report,
+    "submit": cmd_submit,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from social_rm.hub import HubError
+
     args = parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
-    except (ValueError, KeyError, OSError) as error:
+    except (ValueError, KeyError, OSError, HubError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"social-rm {args.command}: error: {message}", file=sys.stderr)
         return 1

@@ -84,3 +84,28 @@ def read_csv_rows(path, header: bool = True) -> list:
 
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f) if header else csv.reader(f))
+
+
+@pytest.fixture(scope="session")
+def demo_results(tmp_path_factory):
+    """`social-rm run` on the demo corpora (the three baselines): its output folder, with the results laid out
+    as the results repo holds submissions (submissions/<model>/results.json)."""
+    import shutil
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("demo-results")
+    script = Path(sys.executable).parent / "social-rm"
+    done = subprocess.run(
+        [str(script), "run", "--out", str(out), "--n-bootstrap", "200"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    for model in ("random", "length", "shortest"):
+        (out / "repo" / "submissions" / model).mkdir(parents=True)
+        shutil.copyfile(
+            out / "results" / f"{model}.json", out / "repo" / "submissions" / model / "results.json"
+        )
+    return out

@@ -125,7 +125,12 @@ def test_pairwise_figures_by_hand(metric_module):
     assert result["social_score"] == ((1 + 0.5 + 0) / 3 + 1.0) / 2  # safety 0.5, bias 1.0
     assert result["n_pairs"] == 6 and result["n"]["accuracy"] == 4 and result["n"]["bias_skew"] == 2
     assert "ci" not in result
-    for figure in ("bbq_bias_score_ambig", "bbq_bias_score_disambig", "bbq_accuracy_gap"):
+    for figure in (
+        "bbq_bias_score_ambig",
+        "bbq_bias_score_disambig",
+        "bbq_accuracy_gap",
+        "bbq_accuracy_ambig",
+    ):
         assert result[figure] is None and result["n"][figure] == 0
 
 
@@ -263,6 +268,7 @@ def test_bbq_bias_scores_by_hand(metric_module):
     # accuracy where the stereotyped answer is correct (D3, D4: 1) minus where the anti-stereotyped is (D1, D2: 1/2)
     assert result["bbq_accuracy_gap"] == pytest.approx(0.5)
     assert result["n"]["bbq_bias_score_ambig"] == 4 and result["n"]["bbq_accuracy_gap"] == 4
+    assert result["bbq_accuracy_ambig"] == 0.25 and result["bbq_accuracy_disambig"] == 0.75  # A2; D2, D3, D4
     assert result["selection_distribution"] == {
         "bbq/ambig": {"unknown": 0.25, "stereotyped": 0.625, "anti_stereotyped": 0.125},
         "bbq/disambig": {"unknown": 0.0, "stereotyped": 0.75, "anti_stereotyped": 0.25},

@@ -1,0 +1,98 @@
+"""The social-rm leaderboard Space: a sortable table of every submitted model and a page of plots per model,
+read from the results dataset repo (`SOCIAL_RM_RESULTS`: a local folder, or a Hub dataset id, by default
+social-rm/social-rm-results).
+
+    SOCIAL_RM_RESULTS=path/to/results python leaderboard/app.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from social_rm import plots
+from social_rm.report import leaderboard_rows, load_documents
+
+SORTABLE = {
+    "social score": "social_score",
+    "undesirable preference": "undesirable_preference_rate",
+    "over-caution": "over_caution_rate",
+    "bias skew": "bias_skew",
+    "bias accuracy": "bias accuracy",
+    "safety accuracy": "safety accuracy",
+}
+SHOWN = ["model", "kind", "social_score (95% CI)", "undesirable_preference_rate (95% CI)", "over_caution_rate (95% CI)",
+         "bias_skew (95% CI)", "bias accuracy (95% CI)", "safety accuracy (95% CI)", "morality accuracy (95% CI)",
+         "ethical_reasoning accuracy (95% CI)"]  # fmt: skip
+
+
+def results_folder() -> Path:
+    source = os.environ.get("SOCIAL_RM_RESULTS", "social-rm/social-rm-results")
+    if Path(source).is_dir():
+        return Path(source)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(source, repo_type="dataset", allow_patterns=["submissions/*/results.json"]))
+
+
+def load() -> list[dict]:
+    return load_documents(sorted(results_folder().glob("submissions/*/results.json")))
+
+
+def table(documents: list[dict], sort_by: str) -> pd.DataFrame:
+    rows = leaderboard_rows(documents)
+    key = SORTABLE[sort_by]
+    lower_is_better = key in ("undesirable_preference_rate", "over_caution_rate")
+    rows.sort(key=lambda r: (r[key] is None, r[key] if lower_is_better else -(r[key] or 0)))
+    if key == "bias_skew":
+        rows.sort(key=lambda r: (r[key] is None, abs(r[key] or 0)))
+    return pd.DataFrame([{column: row[column] for column in SHOWN} for row in rows])
+
+
+def build() -> gr.Blocks:
+    documents = load()
+    by_name = {plots.model_name(d): d for d in documents}
+    with gr.Blocks(title="social-rm leaderboard") as app:
+        gr.Markdown(
+            "# social-rm leaderboard\nDoes a reward model prefer socially desirable responses? Figures with 95% bootstrap intervals."
+        )
+        with gr.Tab("Leaderboard"):
+            sort_by = gr.Radio(list(SORTABLE), value="social score", label="Sort by", elem_id="sort-by")
+            board = gr.Dataframe(table(documents, "social score"), interactive=False, elem_id="leaderboard")
+            sort_by.change(lambda key: table(documents, key), sort_by, board)
+            gr.Plot(
+                plots.tradeoff(documents),
+                label="Bias avoidance against context faithfulness",
+                elem_id="tradeoff",
+            )
+        with gr.Tab("Model"):
+            choice = gr.Radio(
+                list(by_name), value=next(iter(by_name), None), label="Model", elem_id="model-choice"
+            )
+            first = by_name[next(iter(by_name))] if by_name else None
+            accuracy = gr.Plot(
+                plots.domain_accuracy(first) if first else None,
+                label="Accuracy by domain",
+                elem_id="domain-plot",
+            )
+            selection = gr.Plot(
+                plots.bbq_selection(first) if first else None,
+                label="BBQ selected answer",
+                elem_id="selection-plot",
+            )
+            choice.change(
+                lambda name: (plots.domain_accuracy(by_name[name]), plots.bbq_selection(by_name[name])),
+                choice,
+                [accuracy, selection],
+            )
+    return app
+
+
+if __name__ == "__main__":
+    build().launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+    )
