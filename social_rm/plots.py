@@ -37,7 +37,7 @@ def bbq_selection(document: dict):
     """Share of BBQ items whose best-scored answer is stereotyped, unknown or anti-stereotyped."""
     distribution = document["results"].get("selection_distribution", {})
     contexts = [key for key in ("bbq/ambig", "bbq/disambig") if key in distribution]
-    figure, axes = plt.subplots(figsize=(5, 2.6))
+    figure, axes = plt.subplots(figsize=(5, 3))
     for row, key in enumerate(contexts):
         left = 0.0
         for role, colour in ROLE_COLOURS.items():
@@ -48,7 +48,7 @@ def bbq_selection(document: dict):
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of BBQ items")
     axes.set_title(f"{model_name(document)}: BBQ selected answer")
-    axes.legend(loc="lower center", bbox_to_anchor=(0.5, -0.75), ncol=3, frameon=False)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, frameon=False)
     figure.tight_layout()
     return figure
 
