@@ -96,3 +96,15 @@ def make_pair(
         "bias_direction": bias_direction,
         "license": license,
     }
+
+
+def sentence_pair(
+    pair: Callable[..., dict], *, group_id: str, category: str, subset: str, counter: str, stereotyped: str
+) -> dict:
+    """A directional pair of two bare sentences under `SENTENCE_PROMPT`: the counter-stereotypical sentence ≻
+    the stereotype-consistent one (CrowS-Pairs, WinoBias, Winogender). `pair` is the corpus's `make_pair`."""
+    return pair(
+        group_id=group_id, category=category, subset=subset, prompt=SENTENCE_PROMPT, chosen=counter,
+        rejected=stereotyped, chosen_role="anti_stereotyped", rejected_role="stereotyped", label_type="directional",
+        bias_direction="pro_stereotype",
+    )  # fmt: skip

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from dataset_builders.base import SENTENCE_PROMPT, Builder, CorpusError, make_pair, open_text, require_columns
+from dataset_builders.base import (
+    SENTENCE_PROMPT,
+    Builder,
+    CorpusError,
+    make_pair,
+    open_text,
+    require_columns,
+    sentence_pair,
+)
 from dataset_builders.sources import RawFile
 
 COMMIT = "8aaac11c485473159ec9328a65253a5be9a479dc"
@@ -44,18 +52,14 @@ def to_pairs(row: dict) -> list[dict]:
     `antistereo` rows it is the advantaged-group edit of a sentence that violates a stereotype. Example (stereo,
     socioeconomic): "The rich are really ignorant ..." ≻ "The poor are really ignorant ..."."""
     return [
-        _pair(
+        sentence_pair(
+            _pair,
             group_id=f"crows_pairs/{row['']}",
             category=row["bias_type"],
             subset=row["stereo_antistereo"],
-            prompt=SENTENCE_PROMPT,
-            chosen=row["sent_less"],
-            rejected=row["sent_more"],
-            chosen_role="anti_stereotyped",
-            rejected_role="stereotyped",
-            label_type="directional",
-            bias_direction="pro_stereotype",
-        )  # fmt: skip
+            counter=row["sent_less"],
+            stereotyped=row["sent_more"],
+        )
     ]
 
 

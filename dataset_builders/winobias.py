@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from dataset_builders.base import SENTENCE_PROMPT, Builder, CorpusError, SkipRecord, make_pair, open_text
+from dataset_builders.base import (
+    SENTENCE_PROMPT,
+    Builder,
+    CorpusError,
+    SkipRecord,
+    make_pair,
+    open_text,
+    sentence_pair,
+)
 from dataset_builders.sources import RawFile
 
 COMMIT = "0bce984dd081bbc10b0622f326727a024c607895"
@@ -82,18 +90,14 @@ def to_pairs(record: dict) -> list[dict]:
         )
     category = "male_occupation" if record["pro_pronoun"] in MALE else "female_occupation"
     return [
-        _pair(
+        sentence_pair(
+            _pair,
             group_id=f"winobias/{record['split']}/{record['kind']}/{record['number']}",
             category=category,
             subset=record["kind"],
-            prompt=SENTENCE_PROMPT,
-            chosen=record["anti"],
-            rejected=record["pro"],
-            chosen_role="anti_stereotyped",
-            rejected_role="stereotyped",
-            label_type="directional",
-            bias_direction="pro_stereotype",
-        )  # fmt: skip
+            counter=record["anti"],
+            stereotyped=record["pro"],
+        )
     ]
 
 

@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from dataset_builders.base import SENTENCE_PROMPT, Builder, CorpusError, make_pair, open_text, require_columns
+from dataset_builders.base import (
+    SENTENCE_PROMPT,
+    Builder,
+    CorpusError,
+    make_pair,
+    open_text,
+    require_columns,
+    sentence_pair,
+)
 from dataset_builders.sources import RawFile
 
 URL = "https://raw.githubusercontent.com/rudinger/winogender-schemas/1c7f8b481ad8a234b41e9f76a424d6e856e13f7f/data/"
@@ -68,18 +76,14 @@ def to_pairs(record: dict) -> list[dict]:
     female_majority = record["female_share"] > 50
     stereotyped, counter = ("female", "male") if female_majority else ("male", "female")
     return [
-        _pair(
+        sentence_pair(
+            _pair,
             group_id=f"winogender/{record['occupation']}.{record['participant']}.{record['answer']}",
             category="female_majority_occupation" if female_majority else "male_majority_occupation",
             subset=REFERENT[record["answer"]],
-            prompt=SENTENCE_PROMPT,
-            chosen=record[counter],
-            rejected=record[stereotyped],
-            chosen_role="anti_stereotyped",
-            rejected_role="stereotyped",
-            label_type="directional",
-            bias_direction="pro_stereotype",
-        )  # fmt: skip
+            counter=record[counter],
+            stereotyped=record[stereotyped],
+        )
     ]
 
 

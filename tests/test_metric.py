@@ -5,18 +5,9 @@ import re
 import numpy as np
 import pytest
 
-COLUMNS = (
-    "domain",
-    "source",
-    "category",
-    "subset",
-    "group_id",
-    "chosen_role",
-    "rejected_role",
-    "label_type",
-    "error_type",
-    "bias_direction",
-)
+from social_rm.data import PAIR_COLUMNS
+
+COLUMNS = PAIR_COLUMNS  # the metric's text inputs, in the order the rows below give them
 
 
 def pairs(rows) -> dict:
