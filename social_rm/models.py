@@ -220,7 +220,13 @@ def response_logprobs(model, encoded: list[Encoded], reduction: str) -> np.ndarr
     for row, e in enumerate(encoded):
         # token t is predicted at position t - 1
         values = logprobs[row, max(e.response_start, 1) - 1 : len(e.ids) - 1]
-        out[row] = float(values.sum()) if reduction == "sum" else float(values.mean()) if len(values) else 0.0
+        out[row] = (
+            float(values.double().sum())
+            if reduction == "sum"
+            else float(values.double().mean())
+            if len(values)
+            else 0.0
+        )
     return out
 
 

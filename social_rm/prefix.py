@@ -166,5 +166,5 @@ def response_logprobs(model, items: list[Item], encoded, reduction: str) -> tupl
     for row, (i, prefix) in enumerate(zip(members, prefixes)):
         e = encoded[i]
         values = logprobs[row, e.response_start - prefix - 1 : len(e.ids) - prefix - 1]
-        out[row] = float(values.sum()) if reduction == "sum" else float(values.mean())
+        out[row] = float(values.double().sum()) if reduction == "sum" else float(values.double().mean())
     return members, out

@@ -66,9 +66,7 @@ def test_shared_prompts_give_the_plain_scores_on_every_source(kind, model, model
         scores(kind, models[model], real_items, True, **options),
         scores(kind, models[model], real_items, False, **options),
     )
-    # dpo sums token log-probabilities over whole responses (hundreds of tokens in hh-rlhf and XSTest): float32
-    # agrees to about 1e-7 a token, so the sums agree to a few 1e-5
-    assert np.abs(shared - plain).max() < (5e-5 if kind == "dpo" else 1e-5)
+    assert np.abs(shared - plain).max() < 1e-5
 
 
 def test_a_response_that_merges_with_the_template_boundary_is_still_exact(models, tmp_path):
