@@ -53,6 +53,7 @@ def main() -> None:
 
     from datasets import load_dataset
 
+    from social_rm import prefix
     from social_rm.models import encode
     from social_rm.runner import completions
     from social_rm.scorers import messages
@@ -84,15 +85,11 @@ def main() -> None:
     print(
         f"this runner: {n_batches:,} batches of at most {args.max_tokens_per_batch:,} tokens, padding {ours / sum(lengths) - 1:.1%}"
     )
-    try:
-        from social_rm.prefix import shared_prefix_tokens
-    except ImportError:
-        pass
-    else:
-        shared = shared_prefix_tokens(units, encoded)
-        print(
-            f"shared prefixes: {shared:,} tokens ({ours / shared:.2f}x fewer than this runner without them)"
-        )
+    items, plain = prefix.plan(units, encoded, reads_response_tokens=False)
+    shared = prefix.computed_tokens(items, plain, encoded, args.max_tokens_per_batch)
+    print(
+        f"shared prompts ({len(items):,} items share one, {len(plain):,} completions plain): {shared:,} tokens computed, {ours / shared:.2f}x fewer than without sharing"
+    )
 
     if args.time_pairs:
         time_forward(args, ds, tokenizer)
@@ -134,16 +131,22 @@ def time_forward(args, ds, tokenizer) -> None:
         _sync(device)
         return len(rows) / (time.perf_counter() - start)
 
-    settings = ModelSettings(
-        f"random {args.config}", max_tokens_per_batch=args.max_tokens_per_batch, log=lambda *_: None
-    )
-    scorer = ClassifierScorer(settings, loaded=(tokenizer, model))
-    start = time.perf_counter()
-    score_pairs(bbq, scorer, progress=False)
-    _sync(device)
-    ours = len(bbq) / (time.perf_counter() - start)
+    def runner(sharing: bool) -> float:
+        settings = ModelSettings(
+            f"random {args.config}",
+            max_tokens_per_batch=args.max_tokens_per_batch,
+            log=lambda *_: None,
+            prefix_sharing=sharing,
+        )
+        scorer = ClassifierScorer(settings, loaded=(tokenizer, model))
+        start = time.perf_counter()
+        score_pairs(bbq, scorer, progress=False)
+        _sync(device)
+        return len(bbq) / (time.perf_counter() - start)
+
     print(
-        f"{args.config} on {device} ({dtype}), {len(bbq):,} BBQ pairs: naive batch 8 {naive(8):.1f} pairs/s, naive batch 64 {naive(64):.1f} pairs/s, this runner {ours:.1f} pairs/s"
+        f"{args.config} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
+        f"{naive(64):.1f}, this runner {runner(False):.1f}, with shared prompts {runner(True):.1f}"
     )
 
 

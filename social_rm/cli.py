@@ -93,6 +93,11 @@ def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> No
         "--cache", type=Path, help="score cache (default: one per model in $HF_HOME/social-rm/scores)"
     )
     parser.add_argument("--no-cache", action="store_true", help="score without a cache (nothing to resume)")
+    parser.add_argument(
+        "--no-prefix-sharing",
+        action="store_true",
+        help="score each completion whole (no shared-prompt cache)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -185,7 +190,9 @@ def make_scorer(args, model: str | None):
     if not model:
         raise ValueError(f"the {kind} kind needs --model")
     options = LoadOptions(args.device, args.dtype, args.revision, args.trust_remote_code, args.allow_pickle)
-    settings = ModelSettings(model, options, args.max_length, args.max_tokens_per_batch)
+    settings = ModelSettings(
+        model, options, args.max_length, args.max_tokens_per_batch, prefix_sharing=not args.no_prefix_sharing
+    )
     scorer = get_scorer(
         kind, settings, label_index=args.label_index, reduction=args.reduction, ref_model=args.ref_model
     )

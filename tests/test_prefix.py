@@ -133,3 +133,28 @@ def test_fallbacks_take_the_plain_path(models, demo_built, tmp_path, monkeypatch
     encoded = [encode(tokenizer, messages(u.prompt), u.response, None) for u in units]
     items, plain = prefix.plan(units[:1], encoded[:1], reads_response_tokens=False)
     assert items == [] and plain == [0]
+
+
+def test_the_no_prefix_sharing_flag_gives_the_same_scores(models, demo_built, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from social_rm.runner import read_scores
+    from tests.conftest import REPO
+
+    command = [str(Path(sys.executable).parent / "social-rm"), "score", "--dataset", str(demo_built[0]), "--config", "xstest",
+               "--model", str(models["classifier"]), "--no-cache"]  # fmt: skip
+    for name, extra in (("shared", []), ("plain", ["--no-prefix-sharing"])):
+        done = subprocess.run(
+            [*command, *extra, "--out", str(tmp_path / f"{name}.parquet")],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
+        assert done.returncode == 0, done.stderr
+    shared, plain = read_scores(tmp_path / "shared.parquet"), read_scores(tmp_path / "plain.parquet")
+    assert (
+        np.abs(shared.chosen - plain.chosen).max() < 1e-5
+        and np.abs(shared.rejected - plain.rejected).max() < 1e-5
+    )
