@@ -12,7 +12,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -368,35 +368,27 @@ class Kind:
     build: Callable[..., Scorer]
     needs_model: bool
     help: str
-    options: tuple[str, ...] = field(default=())
-
-
-def _baseline(cls, **fixed):
-    return lambda seed=0, **_: cls(**fixed) if cls is LengthScorer else cls(seed=seed)
 
 
 KINDS: dict[str, Kind] = {
-    "random": Kind(_baseline(RandomScorer), False, "uniform random scores, seeded"),
-    "length": Kind(_baseline(LengthScorer), False, "the longer response wins"),
-    "shortest": Kind(_baseline(LengthScorer, name="shortest", sign=-1), False, "the shorter response wins"),
+    "random": Kind(lambda seed=0, **_: RandomScorer(seed=seed), False, "uniform random scores, seeded"),
+    "length": Kind(lambda **_: LengthScorer(), False, "the longer response wins"),
+    "shortest": Kind(lambda **_: LengthScorer(name="shortest", sign=-1), False, "the shorter response wins"),
     "classifier": Kind(
         lambda settings, label_index=None, **_: ClassifierScorer(settings, label_index),
         True,
         "AutoModelForSequenceClassification reward model",
-        ("label_index",),
     ),
     "logprob": Kind(
         lambda settings, reduction="mean", **_: LogprobScorer(settings, reduction),
         True,
         "causal LM log-probability of the response",
-        ("reduction",),
     ),
     "judge": Kind(lambda settings, **_: JudgeScorer(settings), True, "causal LM pairwise judge, both orders"),
     "dpo": Kind(
         lambda settings, ref_model=None, **_: DPOScorer(settings, ref_model),
         True,
         "DPO implicit reward against --ref-model",
-        ("ref_model",),
     ),
 }
 BASELINES = ("random", "length", "shortest")

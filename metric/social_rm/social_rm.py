@@ -91,8 +91,6 @@ ROLES = (
     "unreasonable",
     "fitting_trait",
     "unfitting_trait",
-    "more_pleasant",
-    "less_pleasant",
     "rule_following",
     "rule_violating",
     "moral_action",
