@@ -8,7 +8,8 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
    (each item's prompt once, its responses on top).
 2. Pairs per second on `--time-pairs` pairs of BBQ for a randomly initialised sequence classifier (`--config
    llama3-8b` on a GPU: the real Llama-3-8B shape in bf16; default `small` for a CPU), naive at 8 and 64 against
-   this runner, and the FLOP utilisation against the device's measured bf16 matmul rate (GPU only).
+   this runner, with and without shared prompts, and its FLOP utilisation (2 x non-embedding parameters x useful
+   tokens per second) against the device's own measured matmul rate in the same dtype.
 
 The tokenizer is a byte-level BPE with a 32k vocabulary trained on the dataset's own text (Llama-3's own
 tokenizer cannot be downloaded here), with the chat template of `social_rm.testing`.
@@ -99,9 +100,10 @@ def time_forward(args, ds, tokenizer) -> None:
     import torch
     from transformers import LlamaForSequenceClassification
 
-    from social_rm.models import pick_device
-    from social_rm.runner import score_pairs
-    from social_rm.scorers import ClassifierScorer, ModelSettings
+    from social_rm import prefix
+    from social_rm.models import encode, pick_device
+    from social_rm.runner import completions, score_pairs
+    from social_rm.scorers import ClassifierScorer, ModelSettings, messages
     from social_rm.testing import tiny_config
 
     device = pick_device(args.device)
@@ -142,12 +144,42 @@ def time_forward(args, ds, tokenizer) -> None:
         start = time.perf_counter()
         score_pairs(bbq, scorer, progress=False)
         _sync(device)
-        return len(bbq) / (time.perf_counter() - start)
+        return time.perf_counter() - start
 
-    print(
-        f"{args.config} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
-        f"{naive(64):.1f}, this runner {runner(False):.1f}, with shared prompts {runner(True):.1f}"
-    )
+    # useful work: every unique completion's tokens once (plain), or each shared prompt once (shared)
+    units, *_ = completions(bbq)
+    encoded = [encode(tokenizer, messages(u.prompt), u.response, 4096) for u in units]
+    items, plain = prefix.plan(units, encoded, reads_response_tokens=False)
+    useful = {
+        False: sum(len(e.ids) for e in encoded),
+        True: sum(it.prefix + sum(len(encoded[i].ids) - it.prefix for i in it.members) for it in items)
+        + sum(len(encoded[i].ids) for i in plain),
+    }
+    params = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
+    rate = matmul_rate(device, dtype)
+    seconds = {sharing: runner(sharing) for sharing in (False, True)}
+    print(f"{args.config} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
+          f"{naive(64):.1f}, this runner {len(bbq) / seconds[False]:.1f}, with shared prompts {len(bbq) / seconds[True]:.1f}")  # fmt: skip
+    for sharing, label in ((False, "this runner"), (True, "with shared prompts")):
+        flops = 2 * params * useful[sharing] / seconds[sharing]
+        print(f"{label}: {useful[sharing]:,} useful tokens, {flops / 1e12:.2f} TFLOP/s = {flops / rate:.0%} of the measured "
+              f"{dtype} matmul rate ({rate / 1e12:.1f} TFLOP/s)")  # fmt: skip
+
+
+def matmul_rate(device: str, dtype) -> float:
+    """The device's own dense matmul rate in FLOP/s for `dtype` (square matmuls, after a warm-up)."""
+    import torch
+
+    n, repeats = (8192, 20) if device == "cuda" else (1024, 5)
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    for _ in range(3):
+        a @ b
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    _sync(device)
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
 def _sync(device: str) -> None:
