@@ -79,6 +79,8 @@ def score_units(
             values[i] = known[key]
     todo = np.flatnonzero(np.isnan(values)).tolist()
     state = _distributed_state()
+    if state and cache is None:
+        raise ValueError("several processes gather their scores through the score cache: drop --no-cache")
     mine = todo[state.process_index :: state.num_processes] if state else todo
     if known:
         log(f"{len(known):,} of {len(units):,} {scorer.unit}s already scored in {cache.path}")
