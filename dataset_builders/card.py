@@ -40,10 +40,12 @@ def _configs(built: list[BuiltSource]) -> dict[str, list[BuiltSource]]:
 
 
 def _splits(name: str, members: list[BuiltSource]) -> dict[str, list[BuiltSource]]:
+    """Split -> the sources whose files make it; a source's own config also keeps its SOURCE_ONLY_SPLITS."""
     splits: dict[str, list[BuiltSource]] = defaultdict(list)
     for source in members:
+        own_config = name == source.builder.name
         for split in source.splits:
-            if len(members) == 1 and name == source.builder.name or split not in SOURCE_ONLY_SPLITS:
+            if own_config or split not in SOURCE_ONLY_SPLITS:
                 splits[split].append(source)
     return splits
 

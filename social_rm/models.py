@@ -96,15 +96,15 @@ def load_model(auto_class: str, name: str, options: LoadOptions):
 
     check_model_name(name)
     device = pick_device(options.device)
+    load = getattr(transformers, auto_class).from_pretrained
+    kwargs = dict(
+        revision=options.revision,
+        trust_remote_code=options.trust_remote_code,
+        use_safetensors=None if options.allow_pickle else True,
+        dtype=pick_dtype(options.dtype, device),
+    )
     try:
-        model = getattr(transformers, auto_class).from_pretrained(
-            name,
-            revision=options.revision,
-            trust_remote_code=options.trust_remote_code,
-            use_safetensors=None if options.allow_pickle else True,
-            dtype=pick_dtype(options.dtype, device),
-            attn_implementation="sdpa",
-        )
+        model = load(name, attn_implementation="sdpa", **kwargs)
     except OSError as error:
         if not options.allow_pickle and "safetensors" in str(error).lower():
             raise OSError(
@@ -112,13 +112,10 @@ def load_model(auto_class: str, name: str, options: LoadOptions):
                 "needs --allow-pickle"
             ) from error
         raise
-    except ValueError as error:
+    except ValueError as error:  # an architecture without SDPA attention: its default one
         if "sdpa" not in str(error).lower():
             raise
-        model = getattr(transformers, auto_class).from_pretrained(
-            name, revision=options.revision, trust_remote_code=options.trust_remote_code,
-            use_safetensors=None if options.allow_pickle else True, dtype=pick_dtype(options.dtype, device),
-        )  # fmt: skip
+        model = load(name, **kwargs)
     return model.to(device).eval()
 
 

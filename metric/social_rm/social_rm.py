@@ -278,7 +278,7 @@ def _select(group: np.ndarray, role: np.ndarray, score: np.ndarray, n_roles: int
     """Each item's candidates (its distinct roles), their scores (the mean over the item's pairs, which is the
     response's score for any scorer of single responses) and the share of the item each one takes as the
     selected answer: 1 for the best-scored candidate, 1/k each for a k-way tie for best.
-    Returns (item, role, score, selected) arrays, one entry per candidate, sorted by item."""
+    Returns (item, role, selected) arrays, one entry per candidate, sorted by item."""
     key = group * n_roles + role
     unique, inverse = np.unique(key, return_inverse=True)
     mean = np.bincount(inverse, weights=score) / np.bincount(inverse)
@@ -287,7 +287,7 @@ def _select(group: np.ndarray, role: np.ndarray, score: np.ndarray, n_roles: int
     best = np.maximum.reduceat(mean, starts)[np.searchsorted(starts, np.arange(len(item)), side="right") - 1]
     top = (mean == best).astype(np.float64)
     ties = np.add.reduceat(top, starts)[np.searchsorted(starts, np.arange(len(item)), side="right") - 1]
-    return item, cand_role, mean, top / ties
+    return item, cand_role, top / ties
 
 
 def _bbq_item_stats(cols, n_groups, item, cand_role, selected) -> np.ndarray:
@@ -432,7 +432,7 @@ def compute_social_rm(
         "subset_names": names["subset"],
         "group_names": names["group_id"],
     }
-    item, cand_role, _, selected = _select(
+    item, cand_role, selected = _select(
         np.r_[group, group],
         np.r_[code["chosen_role"], code["rejected_role"]],
         np.r_[chosen, rejected],
