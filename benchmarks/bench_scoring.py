@@ -99,7 +99,7 @@ def time_forward(args, ds, tokenizer) -> None:
     from transformers import LlamaForSequenceClassification
 
     from social_rm.scoring import engine
-    from social_rm.scoring.kinds import ClassifierScorer, ModelSettings, messages
+    from social_rm.scoring.kinds import ModelSettings, RewardModelScorer, messages
     from social_rm.scoring.models import encode, pick_device
     from social_rm.scoring.runner import completions, score_pairs
     from social_rm.testing import tiny_config
@@ -136,7 +136,7 @@ def time_forward(args, ds, tokenizer) -> None:
             max_tokens_per_batch=args.max_tokens_per_batch,
             prefix_sharing=sharing,
         )
-        scorer = ClassifierScorer(settings, loaded=(tokenizer, model))
+        scorer = RewardModelScorer(settings, loaded=(tokenizer, model))
         start = time.perf_counter()
         score_pairs(bbq, scorer, progress=False)
         _sync(device)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from social_rm.errors import SocialRMError
+from social_rm.scoring.readouts import READOUTS
 
 DEMO_SOURCES = Path(__file__).resolve().parent / "demo_corpora"
 logger = logging.getLogger("social_rm")
@@ -25,6 +26,15 @@ def _budget(value: str) -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive number of tokens or auto (got {value!r})")
     return int(value)
+
+
+def _max_memory(value: str) -> dict:
+    from social_rm.scoring.models import parse_max_memory
+
+    try:
+        return parse_max_memory(value)
+    except SocialRMError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _add_build_args(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +68,11 @@ def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> No
     parser.add_argument("--kind", help="scorer kind: random, length, shortest, classifier, logprob, judge, dpo, file "
                         "(default: from --model: a baseline name, a scores file, else classifier)")  # fmt: skip
     parser.add_argument("--ref-model", help="reference model of the dpo kind")
+    parser.add_argument("--reward-from", choices=list(READOUTS),
+                        help="classifier: where the reward is read (default: the registry entry, else chosen from the model); "
+                        + "; ".join(f"{k}: {v}" for k, v in READOUTS.items()))
     parser.add_argument("--label-index", type=int, help="classifier: the logit to read on a multi-logit head (default: the last)")
+    parser.add_argument("--token-index", type=int, help="--reward-from token-logit: the vocabulary entry whose logit is the reward")
     parser.add_argument("--reduction", default="mean", choices=["mean", "sum"], help="logprob: mean or sum over response tokens")
     parser.add_argument("--max-length", type=int, default=4096, help="tokens per sequence; longer prompts are cut from the left")
     parser.add_argument("--max-tokens-per-batch", type=_budget, default=None, metavar="N|auto",
@@ -66,6 +80,12 @@ def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> No
     parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), or a torch device")
     parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
                         help="auto: bfloat16 on an accelerator, float32 on cpu")  # fmt: skip
+    parser.add_argument("--device-map", choices=["auto"], help="auto: spread a model larger than one GPU over the GPUs, the CPU and --offload-folder")
+    parser.add_argument("--max-memory", type=_max_memory, help="with --device-map: memory per device, e.g. 0=70GiB,1=70GiB,cpu=200GiB")
+    parser.add_argument("--offload-folder", help="with --device-map: where weights that fit nowhere else go (default: a temporary folder)")
+    quantised = parser.add_mutually_exclusive_group()
+    quantised.add_argument("--load-in-8bit", action="store_const", const="8bit", dest="quantization", help="8-bit weights (bitsandbytes)")
+    quantised.add_argument("--load-in-4bit", action="store_const", const="4bit", dest="quantization", help="4-bit weights (bitsandbytes)")
     parser.add_argument("--revision", help="model revision (Hub branch, tag or commit)")
     parser.add_argument("--trust-remote-code", action="store_true", help="run the model repository's own code")
     parser.add_argument("--allow-pickle", action="store_true", help="load pickle (.bin) weights when there are no safetensors")
@@ -127,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--figure", default="social_score", help="the figure the printed table shows")
     _add_metric_args(compare)
 
+    commands.add_parser("models", help="the registry of known reward models: how each is read, its licence and link")
+
     convert = commands.add_parser("convert", help="write social-pairs in another tool's format (rewardbench)")
     _add_dataset_args(convert)
     convert.add_argument("--to", required=True, choices=["rewardbench"], help="the target format")
@@ -156,10 +178,11 @@ def _score(args, ds, ref, model: str | None, out: Path):
     from social_rm.scoring.runner import is_main_process, open_cache, score_pairs
 
     kind = resolve_kind(model, args.kind)
-    options = LoadOptions(args.device, args.dtype, args.revision, args.trust_remote_code, args.allow_pickle)
+    options = LoadOptions(args.device, args.dtype, args.revision, args.trust_remote_code, args.allow_pickle,
+                          args.device_map, args.max_memory, args.offload_folder, args.quantization)  # fmt: skip
     settings = ModelSettings(model, options, args.max_length, args.max_tokens_per_batch, not args.no_prefix_sharing)
     scorer = get_scorer(kind, settings, seed=args.seed, label_index=args.label_index, reduction=args.reduction,
-                        ref_model=args.ref_model)  # fmt: skip
+                        ref_model=args.ref_model, reward_from=args.reward_from, token_index=args.token_index)  # fmt: skip
     scores = score_pairs(ds, scorer, None if args.no_cache else open_cache(scorer, args.cache))
     if scores.metadata.get("truncated"):
         logger.warning(f"{scores.metadata['truncated']:,} sequences were longer than --max-length "
@@ -273,7 +296,13 @@ def cmd_convert(args) -> None:
     logger.info(f"wrote {args.out} ({len(ds):,} pairs in RewardBench's format)")
 
 
-COMMANDS = {"build": cmd_build, "score": cmd_score, "evaluate": cmd_evaluate, "run": cmd_run,
+def cmd_models(args) -> None:
+    from social_rm.scoring.known_models import table
+
+    print(table())
+
+
+COMMANDS = {"models": cmd_models, "build": cmd_build, "score": cmd_score, "evaluate": cmd_evaluate, "run": cmd_run,
             "report": cmd_report, "submit": cmd_submit, "compare": cmd_compare, "convert": cmd_convert}  # fmt: skip
 
 

@@ -157,7 +157,7 @@ def test_a_cache_from_another_model_is_refused(tmp_path, tiny):
         CacheMismatch,
         match=f"score cache {re.escape(str(tmp_path / 'c.sqlite'))} holds the scores of another model",
     ):
-        ScoreCache(tmp_path / "c.sqlite", other.fingerprint(), other.identity())
+        len(ScoreCache(tmp_path / "c.sqlite", other.fingerprint(), other.identity()))
 
 
 def test_the_cache_serves_a_second_run(tiny, demo_built, tmp_path):
@@ -307,7 +307,7 @@ def test_the_judge_cuts_the_conversation_never_its_instruction_or_the_responses(
     assert "Which response to the conversation below is better" in text
     assert "[Response A]\nThe first answer." in text and "[Response B]\nThe second answer." in text
     assert "turn 0 " not in text and "turn 8 " in text and "[Conversation]\n..." in text
-    with pytest.raises(SocialRMError, match="the judge's instruction and the two responses alone take"):
+    with pytest.raises(SocialRMError, match="the instruction and the two responses alone take"):
         get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=20))._judge_ids(pair, pair.chosen, pair.rejected)
 
 

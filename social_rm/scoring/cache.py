@@ -1,12 +1,19 @@
-"""A crash-safe score cache: SQLite in WAL mode, one file per model fingerprint, one row per scored unit
-(completion or pair) keyed by its hash. Scores are committed batch by batch as they are computed, so a run
-killed half-way resumes without re-scoring what was done. Several processes may write to it at once."""
+"""A crash-safe score cache: one SQLite file per model fingerprint, one row per scored unit (completion or pair)
+keyed by its hash. Scores are committed batch by batch as they are computed, so a run killed half-way resumes
+without re-scoring what was done.
+
+Each file has one writer at a time and a rollback journal (not WAL, whose shared memory does not work across the
+machines of a network file system). Several processes (`accelerate launch`, one machine or several) each write
+their own shard, `<cache>.rank<N>.sqlite`; the main process merges the shards into the cache, at the end of a run
+and at the start of the next, so a killed process's shard is never lost.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 
 from social_rm.errors import SocialRMError
@@ -17,26 +24,33 @@ class CacheMismatch(SocialRMError, ValueError):
 
 
 class ScoreCache:
+    """The file is opened on first use, so a process that only writes a shard never opens the cache itself."""
+
     def __init__(self, path: str | Path, fingerprint: str, identity: dict):
         self.path = Path(path)
+        self.fingerprint = fingerprint
+        self.identity = identity
+
+    @cached_property
+    def db(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self.db.execute("CREATE TABLE IF NOT EXISTS scores (unit TEXT PRIMARY KEY, score REAL NOT NULL)")
-        self.db.execute(
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("CREATE TABLE IF NOT EXISTS scores (unit TEXT PRIMARY KEY, score REAL NOT NULL)")
+        db.execute(
             "INSERT OR IGNORE INTO meta VALUES ('fingerprint', ?), ('model', ?)",
-            (fingerprint, json.dumps(identity, sort_keys=True)),
+            (self.fingerprint, json.dumps(self.identity, sort_keys=True)),
         )
-        stored = self.db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()[0]
-        if stored != fingerprint:
-            model = self.db.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()[0]
-            self.db.close()
+        stored = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()[0]
+        if stored != self.fingerprint:
+            model = db.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()[0]
+            db.close()
             raise CacheMismatch(
                 f"score cache {self.path} holds the scores of another model ({model}, fingerprint {stored[:12]}); "
-                f"this run's fingerprint is {fingerprint[:12]}. Pass another --cache path, or delete that file"
+                f"this run's fingerprint is {self.fingerprint[:12]}. Pass another --cache path, or delete that file"
             )
+        return db
 
     def get(self, units: list[str]) -> dict[str, float]:
         found: dict[str, float] = {}
@@ -54,8 +68,27 @@ class ScoreCache:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?)", items)
 
+    def shard(self, rank: int) -> ScoreCache:
+        """Process `rank`'s own shard of this cache."""
+        return ScoreCache(self.path.with_name(f"{self.path.stem}.rank{rank}.sqlite"), self.fingerprint, self.identity)
+
+    def merge_shards(self) -> int:
+        """Move every shard's scores into this cache (each shard in one transaction, then deleted); the number of
+        scores moved."""
+        moved = 0
+        for path in sorted(self.path.parent.glob(f"{self.path.stem}.rank*.sqlite")):
+            shard = ScoreCache(path, self.fingerprint, self.identity)
+            rows = shard.db.execute("SELECT unit, score FROM scores").fetchall()
+            shard.close()
+            self.put(rows)
+            path.unlink()
+            moved += len(rows)
+        return moved
+
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
 
     def close(self) -> None:
-        self.db.close()
+        if "db" in self.__dict__:
+            self.db.close()
+            del self.__dict__["db"]

@@ -43,7 +43,10 @@ class Row:
 
 
 def supports_packing(model) -> bool:
-    return getattr(model.config, "model_type", None) in PACKED_MODEL_TYPES
+    """transformers' own class of an architecture known to honour a 4-D mask (a repository's own code may not)."""
+    from social_rm.scoring.readouts import is_library_class
+
+    return getattr(model.config, "model_type", None) in PACKED_MODEL_TYPES and is_library_class(model)
 
 
 def plan(keys, encoded, share: bool = True) -> list[Item]:
@@ -116,7 +119,7 @@ def _masks(model, rows: list[Row], width: int, device):
     window = getattr(config, "sliding_window", None)
     sliding = full & (position[k] > position[q] - window) if window else None
     if model.config._attn_implementation != "sdpa":
-        dtype = next(model.parameters()).dtype
+        dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
 
         def additive(mask):
             return torch.zeros(mask.shape, dtype=dtype, device=device).masked_fill(~mask, torch.finfo(dtype).min)
@@ -128,15 +131,16 @@ def _masks(model, rows: list[Row], width: int, device):
     return sliding if sliding is not None and not layer_types else full
 
 
-def forward(model, rows: list[Row], read: str, encoded, label_index: int | None = None, verdict_ids=None):
-    """Run a batch of rows and read each member: `classifier` (the head at its last token), `logprob` (the
-    log-probabilities of its response tokens, a float32 tensor per member) or `next` (the logits of
-    `verdict_ids` after its last token). Returns (completion indices, outputs) in packing order."""
+def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
+    """Run a batch of rows and read each member: `hidden` (`model` is a base model: its last hidden state at the
+    member's last token, one row of a tensor), `logprob` (the log-probabilities of its response tokens, a float32
+    tensor per member) or `next` (the logits of `verdict_ids` after its last token). Returns (completion indices,
+    outputs) in packing order."""
     import torch
 
-    from social_rm.scoring.models import token_logprobs
+    from social_rm.scoring.models import input_device, token_logprobs
 
-    device = next(model.parameters()).device
+    device = input_device(model)
     width = max(len(r.ids) for r in rows)
     ids = torch.zeros((len(rows), width), dtype=torch.long)
     positions = torch.zeros((len(rows), width), dtype=torch.long)
@@ -151,26 +155,21 @@ def forward(model, rows: list[Row], read: str, encoded, label_index: int | None 
             n = len(encoded[member].ids)
             at.append((r, [prefix_at + t if t < prefix else own_at + t - prefix for t in range(n)]))
             members.append(member)
+    last = [[r, index[-1]] for r, index in at]
     with torch.inference_mode():
-        if read == "classifier":
-            base = getattr(model, model.base_model_prefix)
-            hidden = base(input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state
-            last = torch.tensor([[r, index[-1]] for r, index in at], device=device)
-            logits = model.score(hidden[last[:, 0], last[:, 1]]).float()
-            column = logits.shape[-1] - 1 if label_index is None else label_index
-            if not 0 <= column < logits.shape[-1]:
-                from social_rm.errors import SocialRMError
-
-                raise SocialRMError(f"--label-index {label_index} is outside the model's {logits.shape[-1]} labels")
-            return members, logits[:, column].cpu().numpy().astype(np.float64)
-        logits = model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+        output = model(input_ids=ids, attention_mask=mask, position_ids=positions)
+        if read == "hidden":
+            hidden = output.last_hidden_state
+            last = torch.tensor(last, device=hidden.device)
+            return members, hidden[last[:, 0], last[:, 1]]
+        logits = output.logits
         if read == "next":
-            last = torch.tensor([[r, index[-1]] for r, index in at], device=device)
+            last = torch.tensor(last, device=logits.device)
             return members, logits[last[:, 0], last[:, 1]][:, verdict_ids].float().cpu().numpy().astype(np.float64)
         outputs = []
         for member, (r, index) in zip(members, at):
             start = max(encoded[member].response_start, 1)
-            where = torch.tensor(index[start - 1 : -1], device=device)  # token t is predicted at t - 1
-            targets = torch.tensor(encoded[member].ids[start:], device=device)
+            where = torch.tensor(index[start - 1 : -1], device=logits.device)  # token t is predicted at t - 1
+            targets = torch.tensor(encoded[member].ids[start:], device=logits.device)
             outputs.append(token_logprobs(logits[r, where], targets).double())
         return members, outputs

@@ -128,6 +128,7 @@ class ModelSettings:
     max_length: int | None = 4096
     max_tokens_per_batch: int | None = None  # None: auto, from the device's free memory (models.auto_token_budget)
     prefix_sharing: bool = True  # compute each item's shared prompt once (the packed engine, social_rm.scoring.engine)
+    chat_template: str | None = None  # replaces the tokenizer's (a registry fix, known_models)
 
 
 def _commit(model) -> str | None:
@@ -139,8 +140,9 @@ class _ModelScorer(_Base):
     auto_class = "AutoModelForCausalLM"
     kind = ""
 
-    def __init__(self, settings: ModelSettings, loaded: tuple | None = None, **extra):
-        """Loads `settings.model`, or takes `loaded` = (tokenizer, model) already in memory (benchmarks)."""
+    def __init__(self, settings: ModelSettings, loaded: tuple | None = None, model_class: str | None = None, **extra):
+        """Loads `settings.model` (with the class `model_class`, "module:Class", if given), or takes `loaded` =
+        (tokenizer, model) already in memory (benchmarks). A model with its own code needs --trust-remote-code."""
         from social_rm.scoring import models
 
         self.settings = settings
@@ -150,14 +152,22 @@ class _ModelScorer(_Base):
         self.truncated = 0
         if loaded:
             self.tokenizer, self.model = loaded
-        else:
-            self.tokenizer = models.load_tokenizer(settings.model, self.options)
-            self.model = models.load_model(self.auto_class, settings.model, self.options)
+            return
+        config = models.raw_config(settings.model, self.options)
+        models.check_remote_code(settings.model, config, self.options)
+        self._check_config(config)
+        self.tokenizer = models.load_tokenizer(settings.model, self.options, settings.chat_template)
+        auto_class = models.auto_class_for(config, self.auto_class)
+        self.model = models.load_model(auto_class, settings.model, self.options, model_class)
+
+    def _check_config(self, config: dict) -> None:
+        """Refuse a model the kind cannot read, before loading it."""
 
     def identity(self) -> dict:
         return {"name": self.name, "kind": self.kind, "parameters": self.model.num_parameters(),
                 "revision": self.options.revision, "commit": _commit(self.model), "dtype": self.options.dtype,
-                "max_length": self.settings.max_length, **self.extra}  # fmt: skip
+                "quantization": self.options.quantization, "max_length": self.settings.max_length,
+                **self.extra}  # fmt: skip
 
     def fingerprint(self) -> str:
         from social_rm.scoring import models
@@ -165,11 +175,11 @@ class _ModelScorer(_Base):
         settings = {**self.identity(), "chat_template": self.tokenizer.chat_template}
         return models.model_fingerprint(self.settings.model, self.options, settings, _commit(self.model))
 
-    def _encode(self, units) -> list:
+    def _encode(self, units, generation_prompt: bool = False) -> list:
         from social_rm.scoring import models
 
         encoded = [
-            models.encode(self.tokenizer, messages(c.prompt), c.response, self.settings.max_length)
+            models.encode(self.tokenizer, messages(c.prompt), c.response, self.settings.max_length, generation_prompt)
             for c in units
         ]
         self.truncated += sum(e.truncated for e in encoded)
@@ -182,14 +192,14 @@ class _ModelScorer(_Base):
         budget = self.settings.max_tokens_per_batch or models.auto_token_budget(self.model, engine.ROW_LENGTH)
         yield from run_batches(lengths, budget, run)
 
-    def _run(self, keys, encoded, packed, plain, models=()):
-        """Yield (indices, outputs) batch by batch. Where every model honours a 4-D mask, the sequences go through
-        the packed engine (those with one `keys` value share their common prefix unless --no-prefix-sharing):
-        `packed(rows)` returns the members it read and their outputs. Any other model takes padded, length-sorted
-        batches: `plain(indices)`."""
+    def _run(self, keys, encoded, packed, plain, models=(), packing_model=None):
+        """Yield (indices, outputs) batch by batch. Where every model (`packing_model`, default the scorer's, and
+        `models`) honours a 4-D mask, the sequences go through the packed engine (those with one `keys` value share
+        their common prefix unless --no-prefix-sharing): `packed(rows)` returns the members it read and their
+        outputs. Any other model (or `packed` None) takes padded, length-sorted batches: `plain(indices)`."""
         from social_rm.scoring import engine
 
-        if all(engine.supports_packing(m) for m in (self.model, *models)):
+        if packed is not None and all(engine.supports_packing(m) for m in (packing_model or self.model, *models)):
             rows = engine.pack(engine.plan(keys, encoded, self.settings.prefix_sharing), encoded)
             for _, (members, outputs) in self._stream([len(r.ids) for r in rows], lambda b: packed([rows[i] for i in b])):
                 yield members, outputs
@@ -204,20 +214,54 @@ def _reduce(values, reduction: str) -> np.ndarray:
     return np.array([float(v.sum()) if reduction == "sum" else float(v.mean()) if len(v) else 0.0 for v in values])
 
 
-class ClassifierScorer(_ModelScorer):
-    """A sequence-classification reward model: the head's logit at the last token of prompt + response. A
-    multi-logit head is read at `label_index` (default: the last label)."""
+class RewardModelScorer(_ModelScorer):
+    """A reward model: one reward per prompt + response, read from the model's output by `reward_from` (an adapter
+    of `readouts.READOUTS`; None: chosen from the loaded model). A head over the last hidden state (`logits` of
+    transformers' own classes, `value-head`) and `token-logit` go through the packed engine where the architecture
+    allows; `score` and `first-output` call the model's own forward in padded batches."""
 
-    auto_class = "AutoModelForSequenceClassification"
     kind = "classifier"
 
-    def __init__(self, settings: ModelSettings, label_index: int | None = None, loaded: tuple | None = None):
-        super().__init__(settings, loaded, label_index=label_index)
+    def __init__(self, settings: ModelSettings, reward_from: str | None = None, label_index: int | None = None,
+                 token_index: int | None = None, model_class: str | None = None, loaded: tuple | None = None):  # fmt: skip
+        from social_rm.scoring import readouts
+
+        readouts.check(reward_from)
+        if reward_from == "token-logit" and token_index is None:
+            raise SocialRMError("--reward-from token-logit needs --token-index (the vocabulary entry read as reward)")
+        self.auto_class = readouts.auto_class(reward_from)
+        self.reward_from = reward_from
+        super().__init__(settings, loaded, model_class, reward_from=reward_from, label_index=label_index,
+                         token_index=token_index)  # fmt: skip
+        if reward_from is None:
+            self.reward_from = self.extra["reward_from"] = readouts.detect(self.model)
+            logger.info(f"{self.name}: reading the reward from {self.reward_from} ({readouts.READOUTS[self.reward_from]})")
+        self.head = self.backbone = None
+        if self.reward_from == "value-head":
+            self.head = readouts.value_head(self.model)
+            if self.head is None:
+                raise SocialRMError(f"{self.name} ({type(self.model).__name__}) has no value head "
+                                    f"({', '.join(readouts.VALUE_HEAD_NAMES)}); pass another --reward-from")  # fmt: skip
+            self.backbone = readouts.backbone(self.model)
+        elif self.reward_from == "logits" and readouts.is_library_class(self.model) and hasattr(self.model, "score"):
+            self.head, self.backbone = self.model.score, getattr(self.model, self.model.base_model_prefix)
+
+    def _check_config(self, config: dict) -> None:
+        architectures = config.get("architectures") or []
+        causal = architectures and all(a.endswith("ForCausalLM") for a in architectures)
+        if causal and self.reward_from in (None, "logits"):
+            raise SocialRMError(
+                f"{self.name} is a causal LM ({', '.join(architectures)}) with no reward head: read its reward with "
+                "--reward-from token-logit --token-index N, or score it as a policy with --kind logprob"
+            )
 
     def _encode(self, units) -> list:
         """As transformers pools a sequence-classification head in a one-sequence pass: at the last token that is
         not `config.pad_token_id`. A model trained with pad = eos (TRL's default without a pad token) whose chat
-        template ends a turn with eos is read at the token before that eos, so trailing pad ids are cut."""
+        template ends a turn with eos is read at the token before that eos, so trailing pad ids are cut. A
+        token-logit model reads the next token after the conversation and the next turn's generation prompt."""
+        if self.reward_from == "token-logit":
+            return super()._encode(units, generation_prompt=True)
         pad = self.model.config.pad_token_id
         encoded = super()._encode(units)
         for e in encoded:
@@ -225,16 +269,60 @@ class ClassifierScorer(_ModelScorer):
                 e.ids = e.ids[:-1]
         return encoded
 
+    def _from_head(self, hidden):
+        from social_rm.scoring import readouts
+
+        import torch
+
+        weight = next(self.head.parameters())  # on "meta" when offloaded: accelerate's hook brings it and the input
+        device = hidden.device if weight.device.type == "meta" else weight.device
+        with torch.inference_mode():
+            values = self.head(hidden.to(device, weight.dtype))
+        return readouts.column(values, self.extra["label_index"], "the head")
+
     def score_stream(self, units):
         from social_rm.scoring import engine, models
 
+        if self.reward_from == "first-output" and hasattr(self.model, "get_score"):
+            yield from self._get_score(units)
+            return
         encoded, label = self._encode(units), self.extra["label_index"]
-        yield from self._run(
-            [u.prompt for u in units],
-            encoded,
-            lambda rows: engine.forward(self.model, rows, "classifier", encoded, label_index=label),
-            lambda batch: models.classifier_scores(self.model, [encoded[i].ids for i in batch], label),
-        )
+        keys = [u.prompt for u in units]
+        if self.reward_from == "token-logit":
+            token = [self.extra["token_index"]]
+            yield from self._run(
+                keys, encoded,
+                lambda rows: engine.forward(self.model, rows, "next", encoded, verdict_ids=token),
+                lambda batch: models.next_token_logits(self.model, [encoded[i].ids for i in batch], token)[:, 0],
+            )  # fmt: skip
+        elif self.head is not None and (self.reward_from == "value-head" or engine.supports_packing(self.model)):
+            def packed(rows):
+                members, hidden = engine.forward(self.backbone, rows, "hidden", encoded)
+                return members, self._from_head(hidden)
+
+            yield from self._run(
+                keys, encoded, packed,
+                lambda batch: self._from_head(models.last_hidden(self.backbone, [encoded[i].ids for i in batch])),
+                packing_model=self.backbone,
+            )  # fmt: skip
+        else:  # the model's own forward pass
+            yield from self._run(
+                keys, encoded, None,
+                lambda batch: models.own_forward(self.model, [encoded[i].ids for i in batch], self.reward_from, label),
+            )  # fmt: skip
+
+    def _get_score(self, units, chunk: int = 32):
+        """The model's own `get_score(tokenizer, conversation)`, one conversation at a time (InternLM2 reward
+        models append their reward token there)."""
+        import torch
+
+        for start in range(0, len(units), chunk):
+            batch = list(range(start, min(start + chunk, len(units))))
+            with torch.inference_mode():
+                scores = [float(self.model.get_score(self.tokenizer, messages(units[i].prompt)
+                                                     + [{"role": "assistant", "content": units[i].response}]))
+                          for i in batch]  # fmt: skip
+            yield batch, np.array(scores, dtype=np.float64)
 
 
 class LogprobScorer(_ModelScorer):
@@ -277,7 +365,9 @@ class DPOScorer(_ModelScorer):
         if not ref_model:
             raise SocialRMError("the dpo kind needs --ref-model (the reference policy)")
         super().__init__(settings, ref_model=ref_model)
-        self.reference = models.load_model(self.auto_class, ref_model, self.options)
+        config = models.raw_config(ref_model, self.options)
+        models.check_remote_code(ref_model, config, self.options)
+        self.reference = models.load_model(models.auto_class_for(config, self.auto_class), ref_model, self.options)
         if self.reference.config.vocab_size != self.model.config.vocab_size:
             raise SocialRMError(
                 f"{ref_model} and {settings.model} have different vocabularies; DPO needs one tokenizer"
@@ -351,33 +441,14 @@ class JudgeScorer(_ModelScorer):
         return self.tokenizer(templated, add_special_tokens=False)["input_ids"]
 
     def _judge_ids(self, pair: PairUnit, first: str, second: str) -> list[int]:
-        """The judge's prompt as token ids. Over `max_length`, the conversation loses its start ("..." marks the
-        cut); the instruction and the two responses are never cut."""
-        conversation = "\n".join(f"{role.capitalize()}: {content}" for role, content in pair.prompt)
-        ids, limit = self._templated(conversation, first, second), self.settings.max_length
-        if not limit or len(ids) <= limit:
-            return ids
-        self.truncated += 1
-        tokens = self.tokenizer(conversation, add_special_tokens=False)["input_ids"]
-        keep = len(tokens)
-        while len(ids) > limit and keep > 0:
-            keep = max(0, keep - (len(ids) - limit))
-            ids = self._templated("..." + self.tokenizer.decode(tokens[len(tokens) - keep :]), first, second)
-        if len(ids) > limit:
-            raise SocialRMError(f"the judge's instruction and the two responses alone take {len(ids):,} tokens, over "
-                                f"--max-length {limit:,}")  # fmt: skip
-        return ids
+        return _fit_conversation(pair, lambda conversation: self._templated(conversation, first, second),
+                                 self.tokenizer, self.settings.max_length, self)  # fmt: skip
 
     def score_stream(self, units):
         from social_rm.scoring import engine, models
 
         # sequence 2k: chosen shown as A; sequence 2k + 1: chosen shown as B
-        sequences = [
-            ids
-            for u in units
-            for ids in (self._judge_ids(u, u.chosen, u.rejected), self._judge_ids(u, u.rejected, u.chosen))
-        ]
-        halves: dict[int, list[float]] = {}
+        sequences = _both_orders(units, self._judge_ids)
         encoded = [models.Encoded(ids, len(ids), False) for ids in sequences]
 
         def p_a(logits):
@@ -388,23 +459,88 @@ class JudgeScorer(_ModelScorer):
             members, logits = engine.forward(self.model, rows, "next", encoded, verdict_ids=self.verdict_ids)
             return members, p_a(logits)
 
-        stream = self._run(
+        yield from _average_orders(self._run(
             [i // 2 for i in range(len(sequences))],
             encoded,
             packed,
             lambda batch: p_a(models.next_token_logits(self.model, [sequences[i] for i in batch], self.verdict_ids)),
-        )
-        for batch, probabilities in stream:
-            done, scores = [], []
-            for i, p in zip(batch, probabilities):
-                halves.setdefault(i // 2, [None, None])[i % 2] = p if i % 2 == 0 else 1 - p
-                both = halves[i // 2]
-                if None not in both:
-                    done.append(i // 2)
-                    scores.append((both[0] + both[1]) / 2)
-                    del halves[i // 2]
-            if done:
-                yield done, np.array(scores, dtype=np.float64)
+        ))  # fmt: skip
+
+
+def _fit_conversation(pair: PairUnit, build, tokenizer, limit: int | None, scorer) -> list[int]:
+    """`build(conversation text)` as token ids. Over `limit`, the conversation loses its start ("..." marks the cut);
+    the instruction and the two responses are never cut. Counts the cut on `scorer.truncated`."""
+    conversation = "\n".join(f"{role.capitalize()}: {content}" for role, content in pair.prompt)
+    ids = build(conversation)
+    if not limit or len(ids) <= limit:
+        return ids
+    scorer.truncated += 1
+    tokens = tokenizer(conversation, add_special_tokens=False)["input_ids"]
+    keep = len(tokens)
+    while len(ids) > limit and keep > 0:
+        keep = max(0, keep - (len(ids) - limit))
+        ids = build("..." + tokenizer.decode(tokens[len(tokens) - keep :]))
+    if len(ids) > limit:
+        raise SocialRMError(f"{scorer.name}: the instruction and the two responses alone take {len(ids):,} tokens, "
+                            f"over --max-length {limit:,}")  # fmt: skip
+    return ids
+
+
+def _both_orders(units, ids) -> list[list[int]]:
+    """Sequence 2k shows pair k's chosen response first, sequence 2k + 1 its rejected one."""
+    return [seq for u in units for seq in (ids(u, u.chosen, u.rejected), ids(u, u.rejected, u.chosen))]
+
+
+def _average_orders(stream):
+    """From (sequence indices, P(first response is better)) batches, yield (pair indices, P(chosen is better))
+    averaged over both orders, as soon as both orders of a pair are in, so a preference for a position cancels."""
+    halves: dict[int, list[float]] = {}
+    for batch, probabilities in stream:
+        done, scores = [], []
+        for i, p in zip(batch, probabilities):
+            halves.setdefault(i // 2, [None, None])[i % 2] = p if i % 2 == 0 else 1 - p
+            both = halves[i // 2]
+            if None not in both:
+                done.append(i // 2)
+                scores.append((both[0] + both[1]) / 2)
+                del halves[i // 2]
+        if done:
+            yield done, np.array(scores, dtype=np.float64)
+
+
+PAIRRM_TEMPLATE = "<|source|>{conversation}<|candidate1|>{a}<|candidate2|>{b}"
+
+
+class PairwiseScorer(_ModelScorer):
+    """A reward model that reads both responses together (PairRM): its first output's logit (at --label-index,
+    default the last) says how much better the first response is. The score of a pair is sigmoid of it, averaged
+    over both orders. It scores pairs, like the judge, in padded batches through the model's own forward."""
+
+    kind = "classifier"
+    unit = "pair"
+    auto_class = "AutoModelForSequenceClassification"
+
+    def __init__(self, settings: ModelSettings, label_index: int | None = None, model_class: str | None = None,
+                 template: str = PAIRRM_TEMPLATE, loaded: tuple | None = None):  # fmt: skip
+        super().__init__(settings, loaded, model_class, reward_from="pairwise", label_index=label_index,
+                         template=template)  # fmt: skip
+
+    def _ids(self, pair: PairUnit, first: str, second: str) -> list[int]:
+        template = self.extra["template"]
+        return _fit_conversation(pair, lambda c: self.tokenizer(template.format(conversation=c, a=first, b=second))["input_ids"],
+                                 self.tokenizer, self.settings.max_length, self)  # fmt: skip
+
+    def score_stream(self, units):
+        from social_rm.scoring import models
+
+        sequences = _both_orders(units, self._ids)
+
+        def first_better(batch):
+            logits = models.own_forward(self.model, [sequences[i] for i in batch], "first-output", self.extra["label_index"])
+            return 1 / (1 + np.exp(-logits))
+
+        encoded = [models.Encoded(ids, len(ids), False) for ids in sequences]
+        yield from _average_orders(self._run([i // 2 for i in range(len(sequences))], encoded, None, first_better))
 
 
 @dataclass
@@ -429,6 +565,14 @@ class FileScorer(_Base):
         return {"name": self.path, "kind": "file"}
 
 
+def reward_model(settings: ModelSettings, reward_from: str | None = None, label_index: int | None = None,
+                 token_index: int | None = None, model_class: str | None = None, **_) -> Scorer:  # fmt: skip
+    """The `classifier` kind's scorer: a pairwise reward model scores pairs, every other read-out completions."""
+    if reward_from == "pairwise":
+        return PairwiseScorer(settings, label_index, model_class)
+    return RewardModelScorer(settings, reward_from, label_index, token_index, model_class)
+
+
 @dataclass(frozen=True)
 class Kind:
     """A registry entry: how to build the scorer, what `--model` names for it, and whether it loads weights
@@ -448,9 +592,9 @@ KINDS: dict[str, Kind] = {
     "length": Kind(lambda **_: LengthScorer(), "", "the longer response wins"),
     "shortest": Kind(lambda **_: LengthScorer(name="shortest", sign=-1), "", "the shorter response wins"),
     "classifier": Kind(
-        lambda settings, label_index=None, **_: ClassifierScorer(settings, label_index),
+        lambda settings, **options: reward_model(settings, **options),
         "model",
-        "AutoModelForSequenceClassification reward model",
+        "a reward model, read by --reward-from (default: chosen from the model)",
     ),
     "logprob": Kind(
         lambda settings, reduction="mean", **_: LogprobScorer(settings, reduction),
@@ -509,4 +653,29 @@ def get_scorer(kind: str, settings: ModelSettings | None = None, **options) -> S
         raise SocialRMError(f"the {kind} kind needs --model")
     if entry.loads_weights:
         require_models_extra(kind)
+        settings, options = apply_known_model(kind, settings, options)
     return entry.build(settings, **options)
+
+
+def apply_known_model(kind: str, settings: ModelSettings, options: dict) -> tuple[ModelSettings, dict]:
+    """Fill what the user left unset from the registry entry of `settings.model` (`known_models`), and say which
+    entry is used, or that a reward model is unknown and takes the defaults."""
+    from dataclasses import replace
+
+    from social_rm.scoring import known_models, models
+
+    known = known_models.find(settings.model)
+    if known is None or known.kind != kind:
+        if kind == "classifier":
+            logger.info(f"{settings.model} is not in the registry of known reward models (social-rm models): the "
+                        "defaults apply, the read-out chosen from the model unless --reward-from names one")  # fmt: skip
+        return settings, options
+    logger.info(f"known reward model {known.describe()}" + (f" ({known.note})" if known.note else ""))
+    options = dict(options)
+    for field in ("reward_from", "label_index", "token_index", "model_class"):
+        if options.get(field) is None:
+            options[field] = getattr(known, field)
+    load = settings.options or models.LoadOptions()
+    if load.dtype == "auto" and models.pick_device(load.device) != "cpu":
+        load = replace(load, dtype=known.dtype)
+    return replace(settings, options=load, chat_template=settings.chat_template or known.chat_template), options

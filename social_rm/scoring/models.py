@@ -24,13 +24,15 @@ FALLBACK_CHAT_TEMPLATE = (
 
 
 def pick_device(device: str = "auto") -> str:
-    """`auto`: cuda, then mps, then cpu."""
+    """`auto`: cuda (each process of an `accelerate launch` its own GPU, `LOCAL_RANK`), then mps, then cpu."""
+    import os
+
     import torch
 
     if device != "auto":
         return device
     if torch.cuda.is_available():
-        return "cuda"
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count()}"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
@@ -51,9 +53,22 @@ class LoadOptions:
     dtype: str = "auto"
     revision: str | None = None
     trust_remote_code: bool = False
-    allow_pickle: bool = (
-        False  # weights from a pickle checkpoint (.bin) run code when loaded: explicit opt-in
-    )
+    allow_pickle: bool = False  # weights from a pickle checkpoint (.bin) run code when loaded: explicit opt-in
+    device_map: str | None = None  # "auto": accelerate's big-model loading over the GPUs, the CPU and the disk
+    max_memory: dict | None = None  # {0: "20GiB", "cpu": "60GiB"}, with device_map
+    offload_folder: str | None = None  # where weights that fit nowhere else go (default: a temporary folder)
+    quantization: str | None = None  # "8bit" or "4bit" (bitsandbytes); part of the model's identity
+
+
+def parse_max_memory(value: str) -> dict:
+    """`--max-memory 0=20GiB,1=20GiB,cpu=60GiB` as accelerate takes it (GPU indices as integers)."""
+    limits = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        device, _, size = part.partition("=")
+        if not size:
+            raise SocialRMError(f"--max-memory takes DEVICE=SIZE pairs such as 0=20GiB,cpu=60GiB (got {part!r})")
+        limits[int(device) if device.isdigit() else device] = size
+    return limits
 
 
 def model_fingerprint(name: str, options: LoadOptions, settings: dict, commit: str | None = None) -> str:
@@ -102,32 +117,105 @@ def check_model_name(name: str) -> None:
         raise ModelError(f"model {name!r} is neither a local folder nor a Hub id (owner/name)")
 
 
-def load_tokenizer(name: str, options: LoadOptions):
+def load_tokenizer(name: str, options: LoadOptions, chat_template: str | None = None):
+    """The model's tokenizer; `chat_template` replaces its own (a registry fix), and a tokenizer without one gets
+    `FALLBACK_CHAT_TEMPLATE`."""
     from transformers import AutoTokenizer
 
     check_model_name(name)
     tokenizer = AutoTokenizer.from_pretrained(
         name, revision=options.revision, trust_remote_code=options.trust_remote_code
     )
-    if not getattr(tokenizer, "chat_template", None):
-        tokenizer.chat_template = FALLBACK_CHAT_TEMPLATE
+    if chat_template or not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = chat_template or FALLBACK_CHAT_TEMPLATE
     return tokenizer
 
 
-def load_model(auto_class: str, name: str, options: LoadOptions):
-    """`AutoModelFor...from_pretrained` in inference mode on the chosen device, with the attention the architecture
-    supports as transformers chooses it (SDPA where it can, eager otherwise: Gemma-2's soft-capping needs eager)."""
+def raw_config(name: str, options: LoadOptions) -> dict:
+    """The model's config.json as written, read without running any of its code."""
+    from transformers import PretrainedConfig
+
+    check_model_name(name)
+    try:
+        return PretrainedConfig.get_config_dict(name, revision=options.revision)[0]
+    except OSError as error:
+        raise ModelError(f"cannot read the config of model {name}: {error}") from error
+
+
+def check_remote_code(name: str, config: dict, options: LoadOptions) -> None:
+    """Refuse a model that brings its own code (`auto_map`) unless --trust-remote-code: transformers would load
+    its own class for a known model type instead, without the repository's head, and score it wrongly."""
+    auto_map = config.get("auto_map")
+    if auto_map and not options.trust_remote_code:
+        classes = ", ".join(sorted(str(v) for v in auto_map.values()))
+        raise ModelError(
+            f"{name} defines its own model code ({classes}); reading it runs that code, so pass --trust-remote-code "
+            "if you trust the repository"
+        )
+
+
+def auto_class_for(config: dict, preferred: str) -> str:
+    """The transformers Auto class to load with: `preferred`, unless the model's own code (`auto_map`) registers
+    another Auto class and not that one."""
+    auto_map = config.get("auto_map") or {}
+    if not auto_map or preferred in auto_map:
+        return preferred
+    order = ("AutoModelForSequenceClassification", "AutoModel", "AutoModelForCausalLM")
+    return next((c for c in order if c in auto_map), preferred)
+
+
+def _quantization_config(options: LoadOptions, dtype):
+    import importlib.util
+
+    if options.quantization is None:
+        return None
+    if options.quantization not in ("8bit", "4bit"):
+        raise SocialRMError(f"quantization must be 8bit or 4bit (got {options.quantization!r})")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise SocialRMError(
+            f"--load-in-{options.quantization} loads the weights with bitsandbytes, which is not installed: "
+            "pip install bitsandbytes"
+        )
+    from transformers import BitsAndBytesConfig
+
+    if options.quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=dtype)
+
+
+def load_model(auto_class: str, name: str, options: LoadOptions, model_class: str | None = None):
+    """`AutoModelFor...from_pretrained` (or `model_class`, "module:Class", for a model whose class an installed
+    package defines) in inference mode, with the attention the architecture supports as transformers chooses it
+    (SDPA where it can, eager otherwise: Gemma-2's soft-capping needs eager). On one device, or with
+    `device_map` spread over the GPUs, the CPU and an offload folder; quantised with bitsandbytes if asked."""
+    import importlib
+
     import transformers
 
     check_model_name(name)
     device = pick_device(options.device)
-    load = getattr(transformers, auto_class).from_pretrained
+    if model_class:
+        module, _, attribute = model_class.partition(":")
+        try:
+            load = getattr(importlib.import_module(module), attribute).from_pretrained
+        except ImportError as error:
+            raise ModelError(f"{name} is loaded with {model_class}, which is not installed ({error})") from error
+    else:
+        load = getattr(transformers, auto_class).from_pretrained
+    dtype = pick_dtype(options.dtype, device)
     kwargs = dict(
         revision=options.revision,
         trust_remote_code=options.trust_remote_code,
         use_safetensors=None if options.allow_pickle else True,
-        dtype=pick_dtype(options.dtype, device),
+        dtype=dtype,
     )
+    quantization = _quantization_config(options, dtype)
+    device_map = options.device_map or ({"": device} if quantization else None)
+    if quantization:
+        kwargs["quantization_config"] = quantization
+    if device_map:
+        kwargs.update(device_map=device_map, max_memory=options.max_memory,
+                      offload_folder=options.offload_folder or _temporary_folder("social-rm-offload-"))  # fmt: skip
     try:
         model = load(name, **kwargs)
     except OSError as error:
@@ -137,7 +225,29 @@ def load_model(auto_class: str, name: str, options: LoadOptions):
                 "needs --allow-pickle"
             ) from error
         raise
-    return model.to(device).eval()
+    return model.eval() if device_map else model.to(device).eval()
+
+
+def _temporary_folder(prefix: str) -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def input_device(model):
+    """Where a model's inputs go: its parameters' device, or with a device map the first GPU it uses (the CPU
+    where it uses none; accelerate's hooks bring offloaded weights to it)."""
+    import torch
+
+    device_map = getattr(model, "hf_device_map", None)
+    if device_map:
+        gpus = [d for d in device_map.values() if d not in ("cpu", "disk")]
+        return torch.device(gpus[0] if gpus else "cpu")
+    return next(model.parameters()).device
 
 
 CPU_TOKEN_BUDGET = 16_384
@@ -158,11 +268,11 @@ def auto_token_budget(model, row_length: int) -> int:
     (`token_budget_for`); elsewhere `CPU_TOKEN_BUDGET`. The out-of-memory back-off still halves it if needed."""
     import torch
 
-    parameter = next(model.parameters())
-    if parameter.device.type != "cuda":
+    device = input_device(model)
+    if device.type != "cuda":
         return CPU_TOKEN_BUDGET
-    free, _ = torch.cuda.mem_get_info(parameter.device)
-    return token_budget_for(model.config, parameter.element_size(), free, row_length)
+    free, _ = torch.cuda.mem_get_info(device)
+    return token_budget_for(model.config, next(model.parameters()).element_size(), free, row_length)
 
 
 def looks_like_hub_id(name: str) -> bool:
@@ -186,14 +296,16 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
-def encode(tokenizer, prompt: list[dict], response: str, max_length: int | None) -> Encoded:
-    """Chat-template prompt + response into token ids. The response starts where the templated prompt (with
-    its generation prompt) stops matching the full sequence's tokens. Over `max_length`, the prompt is cut
-    from the left (keeping a leading BOS), never the response."""
+def encode(
+    tokenizer, prompt: list[dict], response: str, max_length: int | None, generation_prompt: bool = False
+) -> Encoded:
+    """Chat-template prompt + response into token ids (followed by the next turn's generation prompt if
+    `generation_prompt`). The response starts where the templated prompt (with its generation prompt) stops
+    matching the full sequence's tokens. Over `max_length`, the prompt is cut from the left (keeping a leading
+    BOS), never the response."""
     messages = [*prompt, {"role": "assistant", "content": response}]
-    full = tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)[
-        "input_ids"
-    ]
+    templated = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+    full = tokenizer(templated, add_special_tokens=False)["input_ids"]
     head = tokenizer(
         tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True),
         add_special_tokens=False,
@@ -229,24 +341,35 @@ def _pad_id(sequences: list[list[int]], preferred: int | None) -> int:
     return pad
 
 
-def classifier_scores(model, sequences: list[list[int]], label_index: int | None) -> np.ndarray:
-    """One reward per sequence: the classification head at its last token. A one-logit head gives that
-    logit; a multi-logit head gives the logit at `label_index` (default: the last label)."""
+def own_forward(model, sequences: list[list[int]], reward_from: str, label_index: int | None) -> np.ndarray:
+    """One reward per sequence from the model's own forward pass on a right-padded batch, read by `reward_from`
+    (`readouts.read`). The pad id is one that ends no sequence, so a head that pools at the last token that is not
+    the pad id reads each sequence's last real token."""
     import torch
 
-    device = next(model.parameters()).device
+    from social_rm.scoring import readouts
+
     pad = _pad_id(sequences, model.config.pad_token_id)
-    ids, mask = _padded(sequences, pad, device)
+    ids, mask = _padded(sequences, pad, input_device(model))
     saved, model.config.pad_token_id = model.config.pad_token_id, pad
     try:
         with torch.inference_mode():
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+            output = model(input_ids=ids, attention_mask=mask)
     finally:
         model.config.pad_token_id = saved
-    index = logits.shape[-1] - 1 if label_index is None else label_index
-    if not 0 <= index < logits.shape[-1]:
-        raise SocialRMError(f"--label-index {label_index} is outside the model's {logits.shape[-1]} labels")
-    return logits[:, index].cpu().numpy().astype(np.float64)
+    return readouts.read(output, reward_from, label_index)
+
+
+def last_hidden(backbone, sequences: list[list[int]]):
+    """The last hidden state at each sequence's last token, from a right-padded batch."""
+    import torch
+
+    device = input_device(backbone)
+    ids, mask = _padded(sequences, 0, device)
+    with torch.inference_mode():
+        hidden = backbone(input_ids=ids, attention_mask=mask).last_hidden_state
+    last = torch.tensor([len(s) - 1 for s in sequences], device=hidden.device)
+    return hidden[torch.arange(len(sequences), device=hidden.device), last]
 
 
 def token_logprobs(logits, targets, chunk: int = 1024):
@@ -269,7 +392,7 @@ def response_logprobs(model, encoded: list[Encoded], reduction: str) -> np.ndarr
     probabilities of the response given everything before it."""
     import torch
 
-    device = next(model.parameters()).device
+    device = input_device(model)
     ids, mask = _padded([e.ids for e in encoded], 0, device)
     with torch.inference_mode():
         logits = model(input_ids=ids, attention_mask=mask).logits
@@ -292,7 +415,7 @@ def next_token_logits(model, sequences: list[list[int]], token_ids: list[int]) -
     """The logits of `token_ids` as the next token after each sequence."""
     import torch
 
-    device = next(model.parameters()).device
+    device = input_device(model)
     ids, mask = _padded(sequences, 0, device)
     with torch.inference_mode():
         logits = model(input_ids=ids, attention_mask=mask).logits

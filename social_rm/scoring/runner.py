@@ -58,37 +58,60 @@ def score_units(
     units: list, scorer: Scorer, cache: ScoreCache | None = None, progress: bool = True
 ) -> np.ndarray:
     """Score every unit once: read what `cache` has, score the rest batch by batch (committing each batch to
-    the cache as it comes), sharded over processes when launched with `accelerate launch`."""
+    the cache as it comes). Launched with `accelerate launch`, the processes share the work, each writing its own
+    shard of the cache, which the main process merges (`ScoreCache.merge_shards`)."""
     keys = [u.key() for u in units]
-    values = np.full(len(units), np.nan)
-    known = cache.get(keys) if cache is not None else {}
-    for i, key in enumerate(keys):
-        if key in known:
-            values[i] = known[key]
-    todo = np.flatnonzero(np.isnan(values)).tolist()
     state = _distributed_state()
-    if state and cache is None:
+    if state is None:
+        known = cache.get(keys) if cache is not None else {}
+        todo = [i for i, key in enumerate(keys) if key not in known]
+        _log_known(known, units, scorer, cache)
+        values = np.array([known.get(key, np.nan) for key in keys], dtype=np.float64)
+        _score_into(values, todo, units, keys, scorer, cache, progress)
+        return values
+    if cache is None:
         raise SocialRMError("several processes gather their scores through the score cache: drop --no-cache")
-    mine = todo[state.process_index :: state.num_processes] if state else todo
+    from accelerate.utils import broadcast_object_list
+
+    todo: list = [None]
+    if state.is_main_process:
+        cache.merge_shards()  # what a killed run's processes scored
+        known = cache.get(keys)
+        _log_known(known, units, scorer, cache)
+        todo = [[i for i, key in enumerate(keys) if key not in known]]
+    broadcast_object_list(todo)
+    shard = cache.shard(state.process_index)
+    try:
+        mine = todo[0][state.process_index :: state.num_processes]
+        _score_into(np.full(len(units), np.nan), mine, units, keys, scorer, shard, progress)
+    finally:
+        shard.close()
+    state.wait_for_everyone()  # every shard is complete
+    values: list = [None]
+    if state.is_main_process:
+        cache.merge_shards()
+        found = cache.get(keys)
+        values = [np.array([found[k] for k in keys], dtype=np.float64)]
+    broadcast_object_list(values)
+    return values[0]
+
+
+def _log_known(known: dict, units: list, scorer: Scorer, cache: ScoreCache | None) -> None:
     if known:
         logger.info(f"{len(known):,} of {len(units):,} {scorer.unit}s already scored in {cache.path}")
-    with tqdm(
-        total=len(mine),
-        unit=scorer.unit,
-        desc=f"scoring with {scorer.name}",
-        disable=not progress or not mine,
-    ) as bar:
-        for batch, scores in scorer.score_stream([units[i] for i in mine]) if mine else ():
-            indices = [mine[b] for b in batch]
+
+
+def _score_into(values: np.ndarray, todo: list[int], units: list, keys: list[str], scorer: Scorer,
+                cache: ScoreCache | None, progress: bool) -> None:  # fmt: skip
+    """Score `units[todo]` into `values`, committing each batch to `cache`."""
+    with tqdm(total=len(todo), unit=scorer.unit, desc=f"scoring with {scorer.name}",
+              disable=not progress or not todo) as bar:  # fmt: skip
+        for batch, scores in scorer.score_stream([units[i] for i in todo]) if todo else ():
+            indices = [todo[b] for b in batch]
             values[indices] = scores
             if cache is not None:
                 cache.put((keys[i], float(v)) for i, v in zip(indices, scores))
             bar.update(len(batch))
-    if state and state.num_processes > 1:
-        state.wait_for_everyone()  # every shard is in the cache now
-        found = cache.get(keys)
-        values = np.array([found[k] for k in keys], dtype=np.float64)
-    return values
 
 
 def is_main_process() -> bool:
@@ -113,7 +136,10 @@ def open_cache(scorer: Scorer, path: Path | None = None) -> ScoreCache | None:
     if kind not in KINDS or not KINDS[kind].loads_weights:
         return None
     fingerprint = scorer.fingerprint()
-    return ScoreCache(path or default_cache_dir() / f"{fingerprint[:16]}.sqlite", fingerprint, scorer.identity())
+    cache = ScoreCache(path or default_cache_dir() / f"{fingerprint[:16]}.sqlite", fingerprint, scorer.identity())
+    if is_main_process():
+        cache.db  # noqa: B018 (open it now: a cache of another model is refused before any scoring)
+    return cache
 
 
 def _distributed_state():
@@ -122,9 +148,11 @@ def _distributed_state():
 
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return None
+    import torch
     from accelerate import PartialState
 
-    return PartialState()
+    cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") or not torch.cuda.is_available()
+    return PartialState(cpu=cpu)  # gloo between CPU processes, nccl between GPUs
 
 
 def score_pairs(
