@@ -253,15 +253,18 @@ def test_two_accelerate_processes_give_the_single_process_scores(tiny, real_buil
     accelerate = str(Path(sys.executable).parent / "accelerate")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     launched = subprocess.run(
-        [accelerate, "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+        # --multi_gpu is accelerate's torchrun launcher (--cpu starts one process); without a GPU it joins by gloo
+        [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
          "--dynamo_backend", "no", "-m", "social_rm", *common, "--cache", str(tmp_path / "two.sqlite"), "--out", str(tmp_path / "two.parquet")],
         cwd=REPO, capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
     assert launched.returncode == 0, launched.stderr[-3000:]
     a, b = read_scores(tmp_path / "one.parquet"), read_scores(tmp_path / "two.parquet")
     assert a.ids == b.ids and np.abs(a.chosen - b.chosen).max() < 1e-5
+    for rank in (0, 1):  # the work was split, not done twice
+        assert f"process {rank} of 2: scoring 240 of the 480 completions left" in launched.stderr
     shared = ScoreCache(tmp_path / "two.sqlite", scorer("classifier", tiny["classifier"]).fingerprint(), {})
-    assert len(shared) == 2 * 240  # both processes wrote their shards of the 480 unique completions
+    assert len(shared) == 480 and not list(tmp_path.glob("two.rank*.sqlite"))  # the shards, merged
 
 
 def test_file_kind_takes_precomputed_scores(demo_built, tmp_path):

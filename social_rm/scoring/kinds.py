@@ -270,9 +270,9 @@ class RewardModelScorer(_ModelScorer):
         return encoded
 
     def _from_head(self, hidden):
-        from social_rm.scoring import readouts
-
         import torch
+
+        from social_rm.scoring import readouts
 
         weight = next(self.head.parameters())  # on "meta" when offloaded: accelerate's hook brings it and the input
         device = hidden.device if weight.device.type == "meta" else weight.device
@@ -290,9 +290,13 @@ class RewardModelScorer(_ModelScorer):
         keys = [u.prompt for u in units]
         if self.reward_from == "token-logit":
             token = [self.extra["token_index"]]
+
+            def packed_logit(rows):
+                members, logits = engine.forward(self.model, rows, "next", encoded, verdict_ids=token)
+                return members, logits[:, 0]
+
             yield from self._run(
-                keys, encoded,
-                lambda rows: engine.forward(self.model, rows, "next", encoded, verdict_ids=token),
+                keys, encoded, packed_logit,
                 lambda batch: models.next_token_logits(self.model, [encoded[i].ids for i in batch], token)[:, 0],
             )  # fmt: skip
         elif self.head is not None and (self.reward_from == "value-head" or engine.supports_packing(self.model)):
@@ -566,11 +570,13 @@ class FileScorer(_Base):
 
 
 def reward_model(settings: ModelSettings, reward_from: str | None = None, label_index: int | None = None,
-                 token_index: int | None = None, model_class: str | None = None, **_) -> Scorer:  # fmt: skip
-    """The `classifier` kind's scorer: a pairwise reward model scores pairs, every other read-out completions."""
+                 token_index: int | None = None, model_class: str | None = None, loaded: tuple | None = None,
+                 **_) -> Scorer:  # fmt: skip
+    """The `classifier` kind's scorer: a pairwise reward model scores pairs, every other read-out completions.
+    `loaded`: (tokenizer, model) already in memory."""
     if reward_from == "pairwise":
-        return PairwiseScorer(settings, label_index, model_class)
-    return RewardModelScorer(settings, reward_from, label_index, token_index, model_class)
+        return PairwiseScorer(settings, label_index, model_class, loaded=loaded)
+    return RewardModelScorer(settings, reward_from, label_index, token_index, model_class, loaded)
 
 
 @dataclass(frozen=True)

@@ -239,15 +239,14 @@ def _temporary_folder(prefix: str) -> str:
 
 
 def input_device(model):
-    """Where a model's inputs go: its parameters' device, or with a device map the first GPU it uses (the CPU
-    where it uses none; accelerate's hooks bring offloaded weights to it)."""
+    """Where a model's inputs go: the device of its first parameters (the embeddings, also with a device map); where
+    those are offloaded (on "meta"), the device accelerate's hook runs the model on."""
     import torch
 
-    device_map = getattr(model, "hf_device_map", None)
-    if device_map:
-        gpus = [d for d in device_map.values() if d not in ("cpu", "disk")]
-        return torch.device(gpus[0] if gpus else "cpu")
-    return next(model.parameters()).device
+    parameter = next(model.parameters())
+    if parameter.device.type != "meta":
+        return parameter.device
+    return torch.device(getattr(getattr(model, "_hf_hook", None), "execution_device", None) or "cpu")
 
 
 CPU_TOKEN_BUDGET = 16_384

@@ -83,6 +83,8 @@ def score_units(
     shard = cache.shard(state.process_index)
     try:
         mine = todo[0][state.process_index :: state.num_processes]
+        logger.info(f"process {state.process_index} of {state.num_processes}: scoring {len(mine):,} of the "
+                    f"{len(todo[0]):,} {scorer.unit}s left, into {shard.path}")  # fmt: skip
         _score_into(np.full(len(units), np.nan), mine, units, keys, scorer, shard, progress)
     finally:
         shard.close()
