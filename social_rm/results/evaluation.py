@@ -64,7 +64,8 @@ def evaluate_scores(ds: datasets.Dataset, ref: DatasetRef, scores: Scores, n_boo
     check_same_dataset(scores, ref, source, allow_other_dataset)
     chosen, rejected = align(pair_ids(ds), scores, source)
     result = _metric(ds, chosen, rejected, n_bootstrap, seed, metric, source)
-    kind = scores.metadata.get("model", {}).get("kind")
+    model = scores.metadata.get("model", {})
+    kind = "pairwise" if model.get("reward_from") == "pairwise" else model.get("kind")  # a probability, not a reward
     document = results_document(result, scores, ref, n_bootstrap, seed, allow_other_dataset)
     document["diagnostics"] = diagnostics(ds, chosen, rejected, kind, n_bootstrap, seed)
     return document
