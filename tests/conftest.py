@@ -8,6 +8,7 @@ $SOCIAL_RM_REQUIRE_CORPORA is set (`make test`, CI), where a missing folder fail
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -22,6 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")  # the installed command
 SOURCES = Path(os.environ.get("SOCIAL_RM_SOURCES", REPO.parent / "shared" / "corpora"))
 DEMO_SOURCES = REPO / "social_rm" / "demo_corpora"
 
@@ -64,6 +66,15 @@ def bbq_built(sources, tmp_path_factory):
     out = tmp_path_factory.mktemp("real") / "social-pairs"
     (built,) = build(out, sources, only=["bbq"])
     return out, built
+
+
+@pytest.fixture(scope="session")
+def texts(demo_built) -> list[str]:
+    """Every message of the demo social-pairs: what the tiny test tokenizers are trained on."""
+    from datasets import load_dataset
+
+    ds = load_dataset(str(demo_built[0]), "default", split="test")
+    return [m["content"] for row in ds for m in row["prompt"] + row["chosen"] + row["rejected"]]
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@
 import json
 import math
 import subprocess
-import sys
-from pathlib import Path
 
 import datasets
 import numpy as np
@@ -13,9 +11,7 @@ from social_rm.dataset_builders.base import make_pair
 from social_rm.dataset_builders.schema import FEATURES, PAIR_COLUMNS, encode
 
 from social_rm.results.diagnostics import diagnostics, spearman
-from tests.conftest import REPO
-
-SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
+from tests.conftest import REPO, SOCIAL_RM
 
 
 def xstest_pair(item, subset, chosen, rejected, chosen_role, rejected_role):

@@ -1,7 +1,5 @@
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -11,9 +9,8 @@ from social_rm.data import folder_fingerprint, load_pairs
 from social_rm.results.scores import read_scores, write_scores
 from social_rm.scoring.kinds import Completion, get_scorer
 from social_rm.scoring.runner import score_pairs
-from tests.conftest import REPO
+from tests.conftest import REPO, SOCIAL_RM
 
-SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
 DEMO_PAIRS = 187  # test pairs of the demo corpora, every source (see social_rm/demo_corpora)
 
 

@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from social_rm.dataset_builders.build import build, existing_sources
@@ -17,10 +16,8 @@ from social_rm.errors import SocialRMError
 from social_rm.results.report import format_table, load_documents, sort_rows
 from social_rm.results.scores import read_scores
 from social_rm.testing import save_tiny_model
-from tests.conftest import DEMO_SOURCES, REPO
+from tests.conftest import DEMO_SOURCES, REPO, SOCIAL_RM
 from tests.test_publishing import CARD
-
-SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
 
 
 def social_rm(*args, cwd=REPO):

@@ -5,15 +5,13 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from datasets import load_dataset
 
-from tests.conftest import REPO
+from tests.conftest import REPO, SOCIAL_RM
 
 PYTHON = sys.executable
-SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
 CARD = """---
 name: length
 kind: baseline

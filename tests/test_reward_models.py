@@ -9,7 +9,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,16 +24,8 @@ from social_rm.scoring.kinds import PAIRRM_TEMPLATE, ModelSettings, get_scorer
 from social_rm.scoring.models import LoadOptions
 from social_rm.scoring.runner import score_pairs
 from social_rm.testing import save_tiny_model, tiny_config, train_tokenizer
-from tests.conftest import REPO
+from tests.conftest import REPO, SOCIAL_RM
 from tests.custom_models import modeling_tiny_rewards as custom
-
-SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
-
-
-@pytest.fixture(scope="module")
-def texts(demo_built):
-    ds = load_dataset(str(demo_built[0]), "default", split="test")
-    return [m["content"] for row in ds for m in row["prompt"] + row["chosen"] + row["rejected"]]
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +180,22 @@ def test_custom_code_needs_trust_remote_code(custom_models, pairs, demo_built, t
     )  # fmt: skip
     assert run.returncode == 1 and "pass --trust-remote-code" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "s.parquet").exists()
+
+
+def test_the_command_line_reads_a_custom_model_spread_over_devices(custom_models, demo_built, tmp_path):
+    bbq = load_dataset(str(demo_built[0]), "bbq", split="test")
+    out = tmp_path / "armo.parquet"
+    run = subprocess.run(
+        [SOCIAL_RM, "score", "--dataset", str(demo_built[0]), "--config", "bbq", "--model", str(custom_models["score"]),
+         "--trust-remote-code", "--label-index", "1", "--device-map", "auto", "--max-memory", "cpu=60KB",
+         "--offload-folder", str(tmp_path / "offload"), "--no-cache", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "reading the reward from score" in run.stderr and "not in the registry of known reward models" in run.stderr
+    scores, expected = read_scores(out), score(custom_models["score"], bbq, reward_from="score", label_index=1)
+    assert scores.metadata["model"]["reward_from"] == "score" and scores.metadata["model"]["label_index"] == 1
+    assert np.abs(scores.chosen - expected.chosen).max() < 1e-5 and np.abs(scores.rejected - expected.rejected).max() < 1e-5
 
 
 def test_a_causal_lm_is_not_read_as_a_classifier(tmp_path, texts, pairs):

@@ -20,15 +20,7 @@ from social_rm.scoring.cache import CacheMismatch, ScoreCache
 from social_rm.scoring.kinds import ModelSettings, get_scorer
 from social_rm.scoring.runner import score_pairs
 from social_rm.testing import save_tiny_model
-from tests.conftest import REPO
-
-SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")
-
-
-@pytest.fixture(scope="module")
-def texts(demo_built):
-    ds = load_dataset(str(demo_built[0]), "default", split="test")
-    return [m["content"] for row in ds for m in row["prompt"] + row["chosen"] + row["rejected"]]
+from tests.conftest import REPO, SOCIAL_RM
 
 
 @pytest.fixture(scope="module")
