@@ -25,7 +25,7 @@ SORTABLE = {
     "bias accuracy": "bias accuracy",
     "safety accuracy": "safety accuracy",
 }
-SHOWN = ["model", "kind", "pairs", "dataset", "social_score (95% CI)", "undesirable_preference_rate (95% CI)", "over_caution_rate (95% CI)",
+SHOWN = ["model", "kind", "license", "pairs", "dataset", "social_score (95% CI)", "undesirable_preference_rate (95% CI)", "over_caution_rate (95% CI)",
          "bias_skew (95% CI)", "bias accuracy (95% CI)", "safety accuracy (95% CI)", "morality accuracy (95% CI)",
          "ethical_reasoning accuracy (95% CI)"]  # fmt: skip
 

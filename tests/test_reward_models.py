@@ -249,6 +249,19 @@ def test_the_registry_covers_every_read_out(tmp_path, texts, caplog):
     assert "my-rm is not in the registry of known reward models (social-rm models): the defaults apply" in caplog.text
 
 
+def test_the_leaderboard_shows_a_licence_from_the_card_else_the_registry(demo_results):
+    import json
+
+    from social_rm.results.report import leaderboard_rows
+
+    document = json.loads((demo_results / "results" / "length.json").read_text(encoding="utf-8"))
+    armo = {**document, "model": {"name": "RLHFlow/ArmoRM-Llama3-8B-v0.1", "kind": "classifier"}}
+    carded = {**document, "model": {"name": "Qwen/Qwen2.5-Math-RM-72B", "kind": "classifier", "license": "own"}}
+    unknown = {**document, "model": {"name": "someone/rm", "kind": "classifier"}}
+    licences = {row["model"]: row["license"] for row in leaderboard_rows([armo, carded, unknown])}
+    assert licences == {"RLHFlow/ArmoRM-Llama3-8B-v0.1": "llama3", "Qwen/Qwen2.5-Math-RM-72B": "own", "someone/rm": ""}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -65,6 +65,14 @@ def format_table(result: dict, title: str) -> str:
 DOMAINS = ("bias", "safety", "morality", "ethical_reasoning")
 
 
+def model_license(model: dict) -> str:
+    """The model's licence: its model card's (a submission), else the registry of known reward models', else ""."""
+    from social_rm.scoring.known_models import find
+
+    known = find(model["name"]) if model.get("name") else None
+    return model.get("license") or (known.license if known else "")
+
+
 def leaderboard_rows(documents: list[dict]) -> list[dict]:
     """One row per model, best social_score first: the headline figures and per-domain accuracy, each as
     "value [low, high]" text next to the number it sorts by."""
@@ -75,7 +83,8 @@ def leaderboard_rows(documents: list[dict]) -> list[dict]:
         results = document["results"]
         dataset = document.get("dataset", {})
         row = {"model": model_name(document), "kind": document.get("model", {}).get("kind", ""),
-               "pairs": results.get("n_pairs"), "dataset": str(dataset.get("fingerprint", ""))[:12]}  # fmt: skip
+               "license": model_license(document.get("model", {})), "pairs": results.get("n_pairs"),
+               "dataset": str(dataset.get("fingerprint", ""))[:12]}  # fmt: skip
         for figure in ("social_score", "undesirable_preference_rate", "over_caution_rate", "bias_skew"):
             row[figure] = results.get(figure)
             row[f"{figure} (95% CI)"] = cell(results, figure)
@@ -188,11 +197,11 @@ def render_html(documents: list[dict], comparison: dict | None = None) -> str:
     from social_rm.results import plots
 
     rows = leaderboard_rows(documents)
-    columns = ["model", "kind", "pairs", "dataset", "social_score", "undesirable_preference_rate", "over_caution_rate", "bias_skew",
+    columns = ["model", "kind", "license", "pairs", "dataset", "social_score", "undesirable_preference_rate", "over_caution_rate", "bias_skew",
                *(f"{d} accuracy" for d in DOMAINS)]  # fmt: skip
 
     def td(row, column):
-        if column in ("model", "kind", "pairs", "dataset"):
+        if column in ("model", "kind", "license", "pairs", "dataset"):
             return f"<td>{html.escape(str(row[column]))}</td>"
         value = row[column]
         shown = html.escape(row.get(f"{column} (95% CI)", "-"))
