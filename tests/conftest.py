@@ -155,3 +155,12 @@ def demo_results(tmp_path_factory):
     )  # fmt: skip
     assert compared.returncode == 0, compared.stderr
     return out
+
+
+def assert_same_scores(a, b, tolerance: float = 1e-5) -> None:
+    """Two `Scores` of the same pairs, equal within `tolerance` on both sides."""
+    import numpy as np
+
+    assert a.ids == b.ids, "different pairs"
+    worst = max(np.abs(a.chosen - b.chosen).max(), np.abs(a.rejected - b.rejected).max())
+    assert worst < tolerance, f"scores differ by up to {worst:.3g}"

@@ -170,7 +170,7 @@ def test_the_no_prefix_sharing_flag_gives_the_same_scores(models, demo_built, tm
     from pathlib import Path
 
     from social_rm.results.scores import read_scores
-    from tests.conftest import REPO
+    from tests.conftest import REPO, assert_same_scores
 
     command = [str(Path(sys.executable).parent / "social-rm"), "score", "--dataset", str(demo_built[0]), "--config", "xstest",
                "--model", str(models["classifier"]), "--no-cache"]  # fmt: skip
@@ -182,11 +182,7 @@ def test_the_no_prefix_sharing_flag_gives_the_same_scores(models, demo_built, tm
             cwd=REPO,
         )
         assert done.returncode == 0, done.stderr
-    shared, plain = read_scores(tmp_path / "shared.parquet"), read_scores(tmp_path / "plain.parquet")
-    assert (
-        np.abs(shared.chosen - plain.chosen).max() < 1e-5
-        and np.abs(shared.rejected - plain.rejected).max() < 1e-5
-    )
+    assert_same_scores(read_scores(tmp_path / "shared.parquet"), read_scores(tmp_path / "plain.parquet"))
 
 
 def one_at_a_time(kind, folder, units):

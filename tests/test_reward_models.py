@@ -24,7 +24,7 @@ from social_rm.scoring.kinds import PAIRRM_TEMPLATE, ModelSettings, get_scorer
 from social_rm.scoring.models import LoadOptions
 from social_rm.scoring.runner import score_pairs
 from social_rm.testing import save_tiny_model, tiny_config, train_tokenizer
-from tests.conftest import REPO, SOCIAL_RM
+from tests.conftest import REPO, SOCIAL_RM, assert_same_scores
 from tests.custom_models import modeling_tiny_rewards as custom
 
 
@@ -195,7 +195,7 @@ def test_the_command_line_reads_a_custom_model_spread_over_devices(custom_models
     assert "reading the reward from score" in run.stderr and "not in the registry of known reward models" in run.stderr
     scores, expected = read_scores(out), score(custom_models["score"], bbq, reward_from="score", label_index=1)
     assert scores.metadata["model"]["reward_from"] == "score" and scores.metadata["model"]["label_index"] == 1
-    assert np.abs(scores.chosen - expected.chosen).max() < 1e-5 and np.abs(scores.rejected - expected.rejected).max() < 1e-5
+    assert_same_scores(scores, expected)
 
 
 def test_a_causal_lm_is_not_read_as_a_classifier(tmp_path, texts, pairs):
@@ -213,7 +213,7 @@ def test_an_offloaded_model_gives_the_unsharded_scores(custom_models, tmp_path, 
         scorer = get_scorer("classifier", ModelSettings(str(folder), options, max_tokens_per_batch=200))
         assert "disk" in scorer.model.hf_device_map.values()  # some weights really are offloaded
         spread = score_pairs(pairs, scorer, progress=False)
-        assert np.abs(spread.chosen - whole.chosen).max() < 1e-5 and np.abs(spread.rejected - whole.rejected).max() < 1e-5
+        assert_same_scores(spread, whole)
 
 
 def test_quantisation_needs_bitsandbytes_and_is_part_of_the_identity(custom_models, tmp_path, texts, monkeypatch):
@@ -317,4 +317,4 @@ def test_cache_shards_of_a_killed_process_resume(tmp_path, texts, real_built):
                            capture_output=True, text=True)  # fmt: skip
     assert clean.returncode == 0, clean.stderr
     a, b = read_scores(tmp_path / "resumed.parquet"), read_scores(tmp_path / "clean.parquet")
-    assert a.ids == b.ids and np.abs(a.chosen - b.chosen).max() < 1e-5 and np.abs(a.rejected - b.rejected).max() < 1e-5
+    assert_same_scores(a, b)

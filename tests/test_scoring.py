@@ -20,7 +20,7 @@ from social_rm.scoring.cache import CacheMismatch, ScoreCache
 from social_rm.scoring.kinds import ModelSettings, get_scorer
 from social_rm.scoring.runner import score_pairs
 from social_rm.testing import save_tiny_model
-from tests.conftest import REPO, SOCIAL_RM
+from tests.conftest import REPO, SOCIAL_RM, assert_same_scores
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_every_kind_scores_real_pairs_and_ignores_the_batch_size(kind, model, ti
     one = score_pairs(xstest, scorer(kind, tiny[model], budget=1, **options), progress=False)
     many = score_pairs(xstest, scorer(kind, tiny[model], budget=100_000, **options), progress=False)
     assert np.isfinite(one.chosen).all() and np.isfinite(one.rejected).all()
-    assert np.abs(one.chosen - many.chosen).max() < 1e-5 and np.abs(one.rejected - many.rejected).max() < 1e-5
+    assert_same_scores(one, many)
     assert len(set(np.round(one.chosen, 6))) > 10  # real, varying scores
     assert one.metadata["model"]["kind"] == kind
     if kind == "judge":
@@ -216,12 +216,7 @@ def test_a_killed_run_resumes_without_rescoring(tiny, real_built, tmp_path):
         text=True,
     )
     assert clean.returncode == 0, clean.stderr
-    a, b = read_scores(tmp_path / "resumed.parquet"), read_scores(tmp_path / "clean.parquet")
-    assert (
-        a.ids == b.ids
-        and np.abs(a.chosen - b.chosen).max() < 1e-5
-        and np.abs(a.rejected - b.rejected).max() < 1e-5
-    )
+    assert_same_scores(read_scores(tmp_path / "resumed.parquet"), read_scores(tmp_path / "clean.parquet"))
 
 
 @pytest.mark.slow
@@ -251,8 +246,7 @@ def test_two_accelerate_processes_give_the_single_process_scores(tiny, real_buil
         cwd=REPO, capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
     assert launched.returncode == 0, launched.stderr[-3000:]
-    a, b = read_scores(tmp_path / "one.parquet"), read_scores(tmp_path / "two.parquet")
-    assert a.ids == b.ids and np.abs(a.chosen - b.chosen).max() < 1e-5
+    assert_same_scores(read_scores(tmp_path / "one.parquet"), read_scores(tmp_path / "two.parquet"))
     for rank in (0, 1):  # the work was split, not done twice
         assert f"process {rank} of 2: scoring 240 of the 480 completions left" in launched.stderr
     shared = ScoreCache(tmp_path / "two.sqlite", scorer("classifier", tiny["classifier"]).fingerprint(), {})
