@@ -137,10 +137,29 @@ def test_token_logit_and_a_registry_entry_found_by_folder_name(tmp_path, texts, 
     with caplog.at_level("INFO", logger="social_rm"):
         scores = score(folder, pairs, trust=False)  # the registry says: token-logit, token 0
     assert "known reward model nvidia/Llama-3.1-Nemotron-70B-Reward-HF: reward_from token-logit" in caplog.text
+    assert "token_index 0" in caplog.text
     assert scores.metadata["model"]["reward_from"] == "token-logit" and scores.metadata["model"]["token_index"] == 0
     assert_same(scores, expected)
     other = score(folder, pairs, trust=False, token_index=5)  # a flag overrides the entry
     assert np.abs(other.chosen - scores.chosen).max() > 1e-3
+
+
+def test_a_registry_chat_template_fix_is_applied(custom_models, tmp_path, pairs):
+    import shutil
+
+    import transformers
+
+    folder = shutil.copytree(custom_models["value-head"], tmp_path / "UltraRM-13b")  # a value head, by the card's format
+    scorer = get_scorer("classifier", ModelSettings(str(folder), LoadOptions(trust_remote_code=True)))
+    assert scorer.tokenizer.chat_template == known_models.HUMAN_ASSISTANT and scorer.reward_from == "value-head"
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    model = transformers.AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    row = pairs[0]
+    text = f"Human: {row['prompt'][0]['content']}\nAssistant: {row['chosen'][0]['content']}"
+    with torch.no_grad():
+        hidden = model.model(input_ids=torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])).last_hidden_state
+    scores = score_pairs(pairs.select([0]), scorer, progress=False)
+    assert abs(scores.chosen[0] - model.v_head(hidden)[0, -1, 0].item()) < 1e-5
 
 
 def test_pairwise_reads_both_responses_in_both_orders(tmp_path, texts, pairs):

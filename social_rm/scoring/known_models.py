@@ -10,10 +10,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # Chat formats of models released without a chat template, as their model cards write them.
+# (newlines as {{ '\n' }}: transformers renders templates with trim_blocks, which drops a newline after a block tag)
 HUMAN_ASSISTANT = (
-    "{% for m in messages %}{% if m['role'] == 'user' %}Human: {{ m['content'] }}\n\n"
-    "{% elif m['role'] == 'assistant' %}Assistant: {{ m['content'] }}\n\n{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}Assistant: {% endif %}"
+    "{% for m in messages %}{% if not loop.first %}{{ '\\n' }}{% endif %}{% if m['role'] == 'user' %}Human: {{ m['content'] }}"
+    "{% elif m['role'] == 'assistant' %}Assistant: {{ m['content'] }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '\\nAssistant: ' }}{% endif %}"
 )
 LLAMA2_INST = (
     "{% for m in messages %}{% if m['role'] == 'user' %}<s>[INST] {{ m['content'] }} </s> [/INST]"
@@ -44,10 +45,10 @@ class KnownModel:
         return folder.is_dir() and fnmatch.fnmatchcase(folder.resolve().name.lower(), pattern.split("/")[-1])
 
     def describe(self) -> str:
-        settings = {k: v for k, v in asdict(self).items() if v not in (None, False, "") and k not in ("pattern", "note")}
-        settings.pop("chat_template", None)
+        shown = {k: v for k, v in asdict(self).items()
+                 if k not in ("pattern", "note", "chat_template") and v is not None and v is not False and v != ""}  # fmt: skip
         fixed = ", chat template fixed" if self.chat_template else ""
-        return f"{self.pattern}: " + ", ".join(f"{k} {v}" for k, v in settings.items()) + fixed
+        return f"{self.pattern}: " + ", ".join(f"{k} {v}" for k, v in shown.items()) + fixed
 
 
 def _hub(name: str) -> str:
