@@ -61,7 +61,7 @@ def main() -> None:
     from datasets import load_dataset
 
     from social_rm.scoring.kinds import messages
-    from social_rm.scoring.models import encode
+    from social_rm.scoring.models import encode_many
     from social_rm.scoring.runner import completions
     from social_rm.testing import train_tokenizer
 
@@ -71,7 +71,7 @@ def main() -> None:
     tokenizer = train_tokenizer(
         (t for u in units for t in (u.response, *(c for _, c in u.prompt))), vocab_size=32_000
     )
-    encoded = [encode(tokenizer, messages(u.prompt), u.response, 4096) for u in units]
+    encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
     lengths = [len(e.ids) for e in encoded]
     print(f"{len(ids):,} pairs, {len(units):,} unique completions; tokenizer trained and applied in "
           f"{time.perf_counter() - start:.0f} s")  # fmt: skip
@@ -100,7 +100,7 @@ def time_forward(args, ds, tokenizer) -> None:
 
     from social_rm.scoring import engine
     from social_rm.scoring.kinds import ModelSettings, RewardModelScorer, messages
-    from social_rm.scoring.models import encode, pick_device
+    from social_rm.scoring.models import encode_many, pick_device
     from social_rm.scoring.runner import completions, score_pairs
     from social_rm.testing import tiny_config
 
@@ -144,7 +144,7 @@ def time_forward(args, ds, tokenizer) -> None:
 
     # useful work: every unique completion's tokens once (no sharing), or each shared prompt once (shared)
     units, *_ = completions(bbq)
-    encoded = [encode(tokenizer, messages(u.prompt), u.response, 4096) for u in units]
+    encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
     useful = {share: sum(engine.item_tokens(it, encoded) for it in engine.plan([u.prompt for u in units], encoded, share))
               for share in (False, True)}  # fmt: skip
     params = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)

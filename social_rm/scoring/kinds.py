@@ -178,10 +178,8 @@ class _ModelScorer(_Base):
     def _encode(self, units, generation_prompt: bool = False) -> list:
         from social_rm.scoring import models
 
-        encoded = [
-            models.encode(self.tokenizer, messages(c.prompt), c.response, self.settings.max_length, generation_prompt)
-            for c in units
-        ]
+        encoded = models.encode_many(self.tokenizer, [messages(c.prompt) for c in units], [c.response for c in units],
+                                     self.settings.max_length, generation_prompt)  # fmt: skip
         self.truncated += sum(e.truncated for e in encoded)
         return encoded
 
