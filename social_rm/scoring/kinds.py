@@ -81,12 +81,17 @@ class _Base:
         return _hash(self.identity())
 
     def score_stream(self, units):
-        for start in range(0, len(units), self.chunk):
-            batch = list(range(start, min(start + self.chunk, len(units))))
-            yield batch, self.score_all([units[i] for i in batch])
+        yield from _in_chunks(units, self.score_all, self.chunk)
 
     def score_all(self, units) -> np.ndarray:
         raise NotImplementedError
+
+
+def _in_chunks(units, score, size: int):
+    """(indices, `score(units[indices])`) for consecutive chunks of `size` units."""
+    for start in range(0, len(units), size):
+        batch = list(range(start, min(start + size, len(units))))
+        yield batch, score([units[i] for i in batch])
 
 
 @dataclass
@@ -154,11 +159,10 @@ class _ModelScorer(_Base):
             self.tokenizer, self.model = loaded
             return
         config = models.raw_config(settings.model, self.options)
-        models.check_remote_code(settings.model, config, self.options)
+        models.check_remote_code(settings.model, config, self.options)  # before any of the repository's code runs
         self._check_config(config)
         self.tokenizer = models.load_tokenizer(settings.model, self.options, settings.chat_template)
-        auto_class = models.auto_class_for(config, self.auto_class)
-        self.model = models.load_model(auto_class, settings.model, self.options, model_class)
+        self.model = models.load_model(self.auto_class, settings.model, self.options, model_class, config)
 
     def _check_config(self, config: dict) -> None:
         """Refuse a model the kind cannot read, before loading it."""
@@ -228,11 +232,10 @@ class RewardModelScorer(_ModelScorer):
         if reward_from == "token-logit" and token_index is None:
             raise SocialRMError("--reward-from token-logit needs --token-index (the vocabulary entry read as reward)")
         self.auto_class = readouts.auto_class(reward_from)
-        self.reward_from = reward_from
         super().__init__(settings, loaded, model_class, reward_from=reward_from, label_index=label_index,
                          token_index=token_index)  # fmt: skip
         if reward_from is None:
-            self.reward_from = self.extra["reward_from"] = readouts.detect(self.model)
+            self.extra["reward_from"] = readouts.detect(self.model)
             logger.info(f"{self.name}: reading the reward from {self.reward_from} ({readouts.READOUTS[self.reward_from]})")
         self.head = self.backbone = None
         if self.reward_from == "value-head":
@@ -243,6 +246,11 @@ class RewardModelScorer(_ModelScorer):
             self.backbone = readouts.backbone(self.model)
         elif self.reward_from == "logits" and readouts.is_library_class(self.model) and hasattr(self.model, "score"):
             self.head, self.backbone = self.model.score, getattr(self.model, self.model.base_model_prefix)
+
+    @property
+    def reward_from(self) -> str | None:
+        """The read-out (None until chosen from the loaded model)."""
+        return self.extra["reward_from"]
 
     def _check_config(self, config: dict) -> None:
         architectures = config.get("architectures") or []
@@ -282,7 +290,7 @@ class RewardModelScorer(_ModelScorer):
         from social_rm.scoring import engine, models
 
         if self.reward_from == "first-output" and hasattr(self.model, "get_score"):
-            yield from self._get_score(units)
+            yield from _in_chunks(units, self._get_score, 32)
             return
         encoded, label = self._encode(units), self.extra["label_index"]
         keys = [u.prompt for u in units]
@@ -313,18 +321,14 @@ class RewardModelScorer(_ModelScorer):
                 lambda batch: models.own_forward(self.model, [encoded[i].ids for i in batch], self.reward_from, label),
             )  # fmt: skip
 
-    def _get_score(self, units, chunk: int = 32):
+    def _get_score(self, units) -> np.ndarray:
         """The model's own `get_score(tokenizer, conversation)`, one conversation at a time (InternLM2 reward
         models append their reward token there)."""
         import torch
 
-        for start in range(0, len(units), chunk):
-            batch = list(range(start, min(start + chunk, len(units))))
-            with torch.inference_mode():
-                scores = [float(self.model.get_score(self.tokenizer, messages(units[i].prompt)
-                                                     + [{"role": "assistant", "content": units[i].response}]))
-                          for i in batch]  # fmt: skip
-            yield batch, np.array(scores, dtype=np.float64)
+        with torch.inference_mode():
+            return np.array([self.model.get_score(self.tokenizer, [*messages(u.prompt), {"role": "assistant",
+                             "content": u.response}]) for u in units], dtype=np.float64)  # fmt: skip
 
 
 class LogprobScorer(_ModelScorer):
@@ -367,9 +371,7 @@ class DPOScorer(_ModelScorer):
         if not ref_model:
             raise SocialRMError("the dpo kind needs --ref-model (the reference policy)")
         super().__init__(settings, ref_model=ref_model)
-        config = models.raw_config(ref_model, self.options)
-        models.check_remote_code(ref_model, config, self.options)
-        self.reference = models.load_model(models.auto_class_for(config, self.auto_class), ref_model, self.options)
+        self.reference = models.load_model(self.auto_class, ref_model, self.options)
         if self.reference.config.vocab_size != self.model.config.vocab_size:
             raise SocialRMError(
                 f"{ref_model} and {settings.model} have different vocabularies; DPO needs one tokenizer"
@@ -450,8 +452,7 @@ class JudgeScorer(_ModelScorer):
         from social_rm.scoring import engine, models
 
         # sequence 2k: chosen shown as A; sequence 2k + 1: chosen shown as B
-        sequences = _both_orders(units, self._judge_ids)
-        encoded = [models.Encoded(ids, len(ids), False) for ids in sequences]
+        sequences, encoded, pair_of = _both_orders(units, self._judge_ids)
 
         def p_a(logits):
             shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -462,7 +463,7 @@ class JudgeScorer(_ModelScorer):
             return members, p_a(logits)
 
         yield from _average_orders(self._run(
-            [i // 2 for i in range(len(sequences))],
+            pair_of,
             encoded,
             packed,
             lambda batch: p_a(models.next_token_logits(self.model, [sequences[i] for i in batch], self.verdict_ids)),
@@ -488,9 +489,13 @@ def _fit_conversation(pair: PairUnit, build, tokenizer, limit: int | None, score
     return ids
 
 
-def _both_orders(units, ids) -> list[list[int]]:
-    """Sequence 2k shows pair k's chosen response first, sequence 2k + 1 its rejected one."""
-    return [seq for u in units for seq in (ids(u, u.chosen, u.rejected), ids(u, u.rejected, u.chosen))]
+def _both_orders(units, ids) -> tuple[list[list[int]], list, list[int]]:
+    """The sequences of both orders of each pair (2k shows pair k's chosen response first, 2k + 1 its rejected
+    one), as `models.Encoded`, and each one's pair (the two orders share their prefix in the packed engine)."""
+    from social_rm.scoring import models
+
+    sequences = [seq for u in units for seq in (ids(u, u.chosen, u.rejected), ids(u, u.rejected, u.chosen))]
+    return sequences, [models.Encoded(s, len(s), False) for s in sequences], [i // 2 for i in range(len(sequences))]
 
 
 def _average_orders(stream):
@@ -535,14 +540,13 @@ class PairwiseScorer(_ModelScorer):
     def score_stream(self, units):
         from social_rm.scoring import models
 
-        sequences = _both_orders(units, self._ids)
+        sequences, encoded, pair_of = _both_orders(units, self._ids)
 
         def first_better(batch):
             logits = models.own_forward(self.model, [sequences[i] for i in batch], "first-output", self.extra["label_index"])
             return 1 / (1 + np.exp(-logits))
 
-        encoded = [models.Encoded(ids, len(ids), False) for ids in sequences]
-        yield from _average_orders(self._run([i // 2 for i in range(len(sequences))], encoded, None, first_better))
+        yield from _average_orders(self._run(pair_of, encoded, None, first_better))
 
 
 @dataclass

@@ -183,16 +183,21 @@ def _quantization_config(options: LoadOptions, dtype):
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=dtype)
 
 
-def load_model(auto_class: str, name: str, options: LoadOptions, model_class: str | None = None):
+def load_model(auto_class: str, name: str, options: LoadOptions, model_class: str | None = None,
+               config: dict | None = None):  # fmt: skip
     """`AutoModelFor...from_pretrained` (or `model_class`, "module:Class", for a model whose class an installed
     package defines) in inference mode, with the attention the architecture supports as transformers chooses it
     (SDPA where it can, eager otherwise: Gemma-2's soft-capping needs eager). On one device, or with
-    `device_map` spread over the GPUs, the CPU and an offload folder; quantised with bitsandbytes if asked."""
+    `device_map` spread over the GPUs, the CPU and an offload folder; quantised with bitsandbytes if asked. A model
+    with its own code (`config`, its raw config.json, read here if not given) needs --trust-remote-code and is
+    loaded with the Auto class it registers (`auto_class_for`)."""
     import importlib
 
     import transformers
 
-    check_model_name(name)
+    config = raw_config(name, options) if config is None else config
+    check_remote_code(name, config, options)
+    auto_class = auto_class_for(config, auto_class)
     device = pick_device(options.device)
     if model_class:
         module, _, attribute = model_class.partition(":")
