@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OUT ?= out/demo
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_EVALUATE_OFFLINE=1
 
-.PHONY: demo test test-fast check-wheel lint bench browser
+.PHONY: demo test test-fast check-wheel lint bench browser device-bundle
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -44,3 +44,16 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_metric.py --through-evaluate
+
+# What benchmarks/bench_scoring.py needs on a lent GPU machine, which has torch and transformers but not datasets:
+# the wheels of datasets (this environment's version), dill and multiprocess for its Python 3.12, and the full
+# social-pairs. Carry `.device` there, then run the command printed at the end.
+DEVICE_RUN := pip install --quiet --no-deps --target .device/site .device/wheels/*.whl && PYTHONPATH=.device/site:. \
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 python benchmarks/bench_scoring.py --dataset .device/social-pairs \
+	--config llama3-8b --device cuda --time-pairs 4000
+device-bundle: $(VENV)/.installed
+	rm -rf .device && mkdir -p .device/wheels
+	$(BIN)/pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 \
+		-d .device/wheels "datasets==$$($(BIN)/python -c 'import datasets; print(datasets.__version__)')" dill multiprocess
+	$(OFFLINE) $(BIN)/social-rm build --sources $${SOCIAL_RM_SOURCES:-../shared/corpora} --out .device/social-pairs
+	@echo 'on the GPU machine (carry .device): $(DEVICE_RUN)'

@@ -10,6 +10,9 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
    llama3-8b` on a GPU: the real Llama-3-8B shape in bf16; default `small` for a CPU), naive at 8 and 64 against
    the engine, with and without shared prompts, and its FLOP utilisation (2 x non-embedding parameters x useful
    tokens per second) against the device's own measured matmul rate in the same dtype.
+3. What the host adds (hardware-independent): the runner on the same pairs with the forward pass replaced by a
+   wait as long as a device computing `--device-tokens-per-s` would take; chat templates, tokenization and packing
+   run in a background thread meanwhile, so the run should take little more than the wait.
 
 The tokenizer is a byte-level BPE with a 32k vocabulary trained on the dataset's own text (Llama-3's own
 tokenizer cannot be downloaded here), with the chat template of `social_rm.testing`.
@@ -34,17 +37,23 @@ def naive_tokens(chosen_lengths, rejected_lengths, batch_pairs: int) -> int:
     return total
 
 
-def packed_tokens(units, encoded, max_tokens: int, share: bool = True) -> tuple[int, int, int]:
-    """(tokens computed, padding included; useful tokens; batches) of the packed engine."""
+def packed_tokens(units, encoded, max_tokens: int, share: bool = True) -> tuple[int, int, int, int]:
+    """(tokens computed, padding included; useful tokens; batches; the longest row) of the packed engine, chunk by
+    chunk as the runner packs them."""
     from social_rm.scoring import engine
-    from social_rm.scoring.batching import token_batches
+    from social_rm.scoring.batching import key_chunks, token_batches
 
-    items = engine.plan([u.prompt for u in units], encoded, share)
-    rows = engine.pack(items, encoded)
-    lengths = [len(r.ids) for r in rows]
-    batches = list(token_batches(lengths, max_tokens))
-    computed = sum(len(b) * max(lengths[i] for i in b) for b in batches)
-    return computed, sum(engine.item_tokens(it, encoded) for it in items), len(batches)
+    computed = useful = n_batches = longest = 0
+    for chunk in key_chunks([u.prompt for u in units]):
+        part = [encoded[i] for i in chunk]
+        items = engine.plan([units[i].prompt for i in chunk], part, share)
+        lengths = [len(r.ids) for r in engine.pack(items, part)]
+        batches = list(token_batches(lengths, max_tokens))
+        computed += sum(len(b) * max(lengths[i] for i in b) for b in batches)
+        useful += sum(engine.item_tokens(it, part) for it in items)
+        n_batches += len(batches)
+        longest = max(longest, *lengths)
+    return computed, useful, n_batches, longest
 
 
 def main() -> None:
@@ -55,11 +64,14 @@ def main() -> None:
         "--time-pairs", type=int, default=1000, help="BBQ pairs to time the forward passes on (0: skip)"
     )
     parser.add_argument("--config", default="small", choices=list(CONFIGS))
+    parser.add_argument("--device-tokens-per-s", type=float, default=28_000,
+                        help="the simulated device of part 3 (28,000: ~1,000 BBQ pairs/s)")  # fmt: skip
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
     from datasets import load_dataset
 
+    from social_rm.scoring import engine
     from social_rm.scoring.kinds import messages
     from social_rm.scoring.models import encode_many
     from social_rm.scoring.runner import completions
@@ -67,34 +79,38 @@ def main() -> None:
 
     ds = load_dataset(str(args.dataset), "default", split="test")
     units, chosen_at, rejected_at, ids = completions(ds)
-    start = time.perf_counter()
     tokenizer = train_tokenizer(
         (t for u in units for t in (u.response, *(c for _, c in u.prompt))), vocab_size=32_000
     )
+    start = time.perf_counter()
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
     lengths = [len(e.ids) for e in encoded]
-    print(f"{len(ids):,} pairs, {len(units):,} unique completions; tokenizer trained and applied in "
-          f"{time.perf_counter() - start:.0f} s")  # fmt: skip
+    print(f"{len(ids):,} pairs, {len(units):,} unique completions, chat-templated and tokenized in "
+          f"{time.perf_counter() - start:.1f} s (host-side; the runner overlaps it with the forward passes)")  # fmt: skip
     chosen_lengths = [lengths[i] for i in chosen_at]
     rejected_lengths = [lengths[i] for i in rejected_at]
     print(f"real tokens of all pairs (chosen + rejected, no padding): {sum(chosen_lengths) + sum(rejected_lengths):,}")
     from social_rm.scoring.models import CPU_TOKEN_BUDGET
 
     budget = args.max_tokens_per_batch or CPU_TOKEN_BUDGET  # the token counts do not depend on the device
-    ours, useful, n_batches = packed_tokens(units, encoded, budget)
+    ours, useful, n_batches, longest = packed_tokens(units, encoded, budget)
     for batch in (8, 64):
         naive = naive_tokens(chosen_lengths, rejected_lengths, batch)
         print(f"naive, {batch} pairs a batch: {naive:,} tokens computed; the engine: {ours:,} ({naive / ours:.2f}x fewer)")
     print(f"the engine: {ours:,} tokens computed in {n_batches:,} batches against {useful:,} useful tokens (each prompt "
           f"once, each response once): {ours / useful:.3f}x")  # fmt: skip
-    whole, whole_useful, _ = packed_tokens(units, encoded, budget, share=False)
+    print(f"the longest row: {longest:,} tokens (a row holds {engine.ROW_LENGTH:,}; the longest sequence has "
+          f"{max(lengths):,})")  # fmt: skip
+    whole, whole_useful, *_ = packed_tokens(units, encoded, budget, share=False)
     print(f"--no-prefix-sharing: {whole:,} tokens computed ({whole_useful:,} useful), {whole / ours:.2f}x the shared")
 
     if args.time_pairs:
-        time_forward(args, ds, tokenizer)
+        bbq = ds.filter(lambda source: source == "bbq", input_columns="source").select(range(args.time_pairs))
+        time_forward(args, bbq, tokenizer)
+        host_overhead(bbq, tokenizer, args.device_tokens_per_s)
 
 
-def time_forward(args, ds, tokenizer) -> None:
+def time_forward(args, bbq, tokenizer) -> None:
     import torch
     from transformers import LlamaForSequenceClassification
 
@@ -106,7 +122,6 @@ def time_forward(args, ds, tokenizer) -> None:
 
     device = pick_device(args.device)
     dtype = torch.float32 if device == "cpu" else torch.bfloat16
-    bbq = ds.filter(lambda source: source == "bbq", input_columns="source").select(range(args.time_pairs))
     torch.manual_seed(0)
     config = tiny_config(tokenizer, num_labels=1, **CONFIGS[args.config])
     with torch.device(device):
@@ -144,7 +159,9 @@ def time_forward(args, ds, tokenizer) -> None:
 
     # useful work: every unique completion's tokens once (no sharing), or each shared prompt once (shared)
     units, *_ = completions(bbq)
+    start = time.perf_counter()
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
+    host = time.perf_counter() - start
     useful = {share: sum(engine.item_tokens(it, encoded) for it in engine.plan([u.prompt for u in units], encoded, share))
               for share in (False, True)}  # fmt: skip
     params = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
@@ -152,10 +169,42 @@ def time_forward(args, ds, tokenizer) -> None:
     seconds = {sharing: runner(sharing) for sharing in (False, True)}
     print(f"{args.config} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
           f"{naive(64):.1f}, the engine without shared prompts {len(bbq) / seconds[False]:.1f}, with {len(bbq) / seconds[True]:.1f}")  # fmt: skip
+    print(f"host-side chat templates and tokenization of these pairs alone: {host:.2f} s ({len(bbq) / host:,.0f} pairs/s)")
     for sharing, label in ((False, "without shared prompts"), (True, "with shared prompts")):
         flops = 2 * params * useful[sharing] / seconds[sharing]
         print(f"{label}: {useful[sharing]:,} useful tokens, {flops / 1e12:.2f} TFLOP/s = {flops / rate:.0%} of the measured "
               f"{dtype} matmul rate ({rate / 1e12:.1f} TFLOP/s)")  # fmt: skip
+
+
+def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
+    import torch
+    from transformers import LlamaForSequenceClassification
+
+    from social_rm.scoring import engine
+    from social_rm.scoring.kinds import ModelSettings, RewardModelScorer
+    from social_rm.scoring.runner import score_pairs
+    from social_rm.testing import tiny_config
+
+    waited = []
+
+    def device(model, rows, read, encoded, verdict_ids=None):
+        waited.append(sum(len(r.ids) for r in rows) / tokens_per_s)
+        time.sleep(waited[-1])
+        members = [member for row in rows for member, *_ in row.spans]
+        return members, torch.zeros(len(members), model.config.hidden_size)
+
+    model = LlamaForSequenceClassification(tiny_config(tokenizer, num_labels=1, **CONFIGS["small"])).eval()
+    budget = 131_072  # what `auto` gives an 8B model on an H100
+    scorer = RewardModelScorer(ModelSettings("simulated", max_tokens_per_batch=budget), loaded=(tokenizer, model))
+    forward, engine.forward = engine.forward, device
+    try:
+        start = time.perf_counter()
+        score_pairs(bbq, scorer, progress=False)
+        seconds = time.perf_counter() - start
+    finally:
+        engine.forward = forward
+    print(f"a device at {tokens_per_s:,.0f} tokens/s: {sum(waited):.2f} s of forward passes, the run {seconds:.2f} s "
+          f"({len(bbq) / seconds:.0f} pairs/s; the host adds {seconds / sum(waited) - 1:.1%})")  # fmt: skip
 
 
 def matmul_rate(device: str, dtype) -> float:

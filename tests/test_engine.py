@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from datasets import concatenate_datasets, load_dataset
 
-from social_rm.scoring import engine
+from social_rm.scoring import batching, engine
+from social_rm.scoring.batching import key_chunks as KEY_CHUNKS
 from social_rm.scoring.kinds import ModelSettings, get_scorer, messages
 from social_rm.scoring.models import LoadOptions, encode, load_tokenizer
 from social_rm.scoring.runner import completions, score_pairs
@@ -100,6 +101,15 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
             engine.ROW_LENGTH = original
 
 
+def test_a_prompt_shared_by_more_completions_than_a_row_holds_makes_items_that_fit():
+    from social_rm.scoring.models import Encoded
+
+    encoded = [Encoded([1, 2, 3, 4] + [10 + i] * 5, 4, False) for i in range(10)]  # 4 shared tokens, 5 own each
+    items = engine.plan(["one prompt"] * 10, encoded, row_length=20)
+    assert [(it.members, it.prefix) for it in items] == [([0, 1, 2], 4), ([3, 4, 5], 4), ([6, 7, 8], 4), ([9], 4)]
+    assert [len(r.ids) for r in engine.pack(items, encoded, row_length=20)] == [19, 19, 19, 9]
+
+
 @pytest.mark.parametrize("budget", [1, 100, 1_000_000])
 def test_scores_depend_neither_on_the_budget_nor_on_the_order(models, demo_built, budget):
     ds = load_dataset(str(demo_built[0]), "default", split="test")
@@ -112,6 +122,23 @@ def test_scores_depend_neither_on_the_budget_nor_on_the_order(models, demo_built
     order = [position[i] for i in base.ids]
     assert np.abs(base.chosen - other.chosen[order]).max() < 1e-5
     assert np.abs(base.rejected - other.rejected[order]).max() < 1e-5
+
+
+@pytest.mark.parametrize("kind, model", [("classifier", "classifier"), ("logprob", "causal"), ("dpo", "causal"),
+                                         ("judge", "causal")])  # fmt: skip
+def test_scores_do_not_depend_on_the_chunks_prepared_in_the_background(models, demo_built, kind, model, monkeypatch):
+    ds = load_dataset(str(demo_built[0]), "default", split="test")
+    options = {"ref_model": str(models["reference"])} if kind == "dpo" else {}
+    whole = scores(kind, models[model], ds, True, **options)
+    chunked = []
+
+    def small_chunks(keys):
+        chunked.append(KEY_CHUNKS(keys, first=1, largest=16))
+        return chunked[-1]
+
+    monkeypatch.setattr(batching, "key_chunks", small_chunks)
+    assert np.abs(scores(kind, models[model], ds, True, **options) - whole).max() < 1e-5
+    assert len(chunked[0]) > 10  # many chunks, each packed and scored on its own
 
 
 def test_a_response_that_merges_with_the_template_boundary_is_still_exact(models, tmp_path):
@@ -157,9 +184,11 @@ def test_an_encoder_takes_padded_batches_and_says_so(models, demo_built, tmp_pat
     called = []
     original = engine.forward
     monkeypatch.setattr(engine, "forward", lambda *a, **k: called.append(1) or original(*a, **k))
+    monkeypatch.setattr(batching, "key_chunks", lambda keys: KEY_CHUNKS(keys, first=8, largest=8))
     with caplog.at_level("INFO", logger="social_rm"):
         assert np.isfinite(scores("classifier", tmp_path / "bert", ds, True)).all() and not called
-    assert "is not known to honour a packed 4-D attention mask; scoring in padded, length-sorted batches" in caplog.text
+    said = "is not known to honour a packed 4-D attention mask; scoring in padded, length-sorted batches"
+    assert caplog.text.count(said) == 1  # once, not once a chunk
     scores("classifier", models["classifier"], ds, True)
     assert called  # a decoder is packed
 

@@ -1,15 +1,67 @@
-"""Token-budget batching: sort sequences by length and fill each batch up to a budget of tokens (padding
-included), so almost no compute goes to padding; on out-of-memory the budget halves and the batch is retried.
+"""Batching: chunks of work whose preparation overlaps the model's, and token-budget batches within a chunk.
 
-    for batch, scores in run_batches(lengths, max_tokens=16384, run=forward): ...   # longest batches first
+    for chunk, prepared in prefetched(key_chunks(keys), prepare):      # the next chunk is prepared meanwhile
+        for batch, scores in run_batches(lengths, budget, run): ...   # longest batches first
+
+A chunk keeps the units of one key (an item's completions, which share their prompt) together. A batch is sorted
+by length and filled up to a budget of tokens (padding included), so almost no compute goes to padding; on
+out-of-memory the budget halves, for the rest of the run, and the batch is retried.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
+
+FIRST_CHUNK = 256  # units: the model starts after preparing this many
+LARGEST_CHUNK = 16_384
+
+
+def key_chunks(
+    keys: Sequence[Hashable], first: int = FIRST_CHUNK, largest: int = LARGEST_CHUNK
+) -> list[list[int]]:
+    """Indices of `keys` in chunks, the units of one key always together (in the order keys first appear): the
+    first chunk holds at least `first` units, and each next one twice as many as the last, up to `largest`. The
+    model starts on a small chunk at once; later chunks are large, so few rows are left part-filled."""
+    groups: dict = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    chunks, chunk, size = [], [], first
+    for members in groups.values():
+        chunk += members
+        if len(chunk) >= size:
+            chunks.append(chunk)
+            chunk, size = [], min(2 * size, largest)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def prefetched(chunks: Sequence, prepare: Callable) -> Iterator[tuple[object, object]]:
+    """(chunk, prepare(chunk)) for each chunk, the next chunk being prepared in a background thread while the caller
+    works on this one, so host-side work (chat templates, tokenization) overlaps the model's forward passes. An
+    error in `prepare` is raised where its chunk is reached."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not chunks:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="social-rm-prepare") as pool:
+        pending = pool.submit(prepare, chunks[0])
+        for n, chunk in enumerate(chunks):
+            ready = pending.result()
+            if n + 1 < len(chunks):
+                pending = pool.submit(prepare, chunks[n + 1])
+            yield chunk, ready
+
+
+@dataclass
+class TokenBudget:
+    """The tokens a batch may hold, padding included; halved on out-of-memory, for every later batch."""
+
+    tokens: int
 
 
 def token_batches(lengths: Sequence[int], max_tokens: int) -> Iterator[list[int]]:
@@ -36,16 +88,15 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 def run_batches(
-    lengths: Sequence[int], max_tokens: int, run: Callable[[list[int]], object]
+    lengths: Sequence[int], budget: TokenBudget, run: Callable[[list[int]], object]
 ) -> Iterator[tuple[list[int], object]]:
     """Yield `(batch, run(batch))` for token-budget batches covering every index of `lengths`. On
-    out-of-memory the budget halves for the rest of the run and the failed batch is cut again; a single
-    sequence that does not fit is an error."""
+    out-of-memory `budget` halves (it stays halved for the caller's later calls) and the failed batch is cut
+    again; a single sequence that does not fit is an error."""
     done: set[int] = set()
-    budget = max_tokens
     while len(done) < len(lengths):
         pending = [i for i in range(len(lengths)) if i not in done]
-        for batch in token_batches([lengths[i] for i in pending], budget):
+        for batch in token_batches([lengths[i] for i in pending], budget.tokens):
             indices = [pending[j] for j in batch]
             try:
                 result = run(indices)
@@ -53,8 +104,10 @@ def run_batches(
                 if not is_out_of_memory(error) or len(indices) == 1:
                     raise
                 _free_memory()
-                budget = max(1, budget // 2)
-                logger.warning(f"out of memory on a batch of {len(indices)}; the token budget is now {budget:,}")
+                budget.tokens = max(1, budget.tokens // 2)
+                logger.warning(
+                    f"out of memory on a batch of {len(indices)}; the token budget is now {budget.tokens:,}"
+                )
                 break
             done.update(indices)
             yield indices, result

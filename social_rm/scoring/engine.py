@@ -49,10 +49,13 @@ def supports_packing(model) -> bool:
     return getattr(model.config, "model_type", None) in PACKED_MODEL_TYPES and is_library_class(model)
 
 
-def plan(keys, encoded, share: bool = True) -> list[Item]:
+def plan(keys, encoded, share: bool = True, row_length: int | None = None) -> list[Item]:
     """Items: the sequences with one key (the completions of one prompt, the two orders of a judged pair) share
     their longest common token prefix, each keeping at least one token of its own; with `share` False, or alone,
-    a sequence is an item of its own."""
+    a sequence is an item of its own. A key with more sequences than a row holds (`row_length`, default
+    `ROW_LENGTH`: 5,074 completions share one prompt in social-pairs) makes several items that each fit a row,
+    each with the shared prefix, so that no row grows past its length (and its mask past length squared)."""
+    row_length = row_length or ROW_LENGTH
     groups: dict = defaultdict(list)
     for i, key in enumerate(keys):
         groups[key if share else i].append(i)
@@ -65,7 +68,14 @@ def plan(keys, encoded, share: bool = True) -> list[Item]:
             if any(s[k] != first[k] for s in sequences[1:]):
                 shared = k
                 break
-        items.append(Item(members, shared))
+        item, size = Item([], shared), shared
+        for member, sequence in zip(members, sequences):
+            if item.members and size + len(sequence) - shared > row_length:
+                items.append(item)
+                item, size = Item([], shared), shared
+            item.members.append(member)
+            size += len(sequence) - shared
+        items.append(item)
     return items
 
 

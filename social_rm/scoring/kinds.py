@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -141,6 +142,14 @@ def _commit(model) -> str | None:
     return getattr(model.config, "_commit_hash", None)
 
 
+@dataclass
+class Prepared:
+    """A chunk's sequences, and their packed rows where the scorer packs (else None)."""
+
+    encoded: list  # models.Encoded
+    rows: list | None  # engine.Row
+
+
 class _ModelScorer(_Base):
     auto_class = "AutoModelForCausalLM"
     kind = ""
@@ -155,6 +164,8 @@ class _ModelScorer(_Base):
         self.name = settings.model
         self.extra = extra
         self.truncated = 0
+        self.budget = None  # batching.TokenBudget, sized at the first batch
+        self.said_padded = False  # the padded path is logged once, not per chunk
         if loaded:
             self.tokenizer, self.model = loaded
             return
@@ -179,6 +190,47 @@ class _ModelScorer(_Base):
         settings = {**self.identity(), "chat_template": self.tokenizer.chat_template}
         return models.model_fingerprint(self.settings.model, self.options, settings, _commit(self.model))
 
+    def score_stream(self, units):
+        """Chunk by chunk (`batching.key_chunks`: an item's units together): while the model scores one chunk, the
+        next one is chat-templated, tokenized and packed in a background thread (`_prepared`), so the device does
+        not wait for the host."""
+        from social_rm.scoring.batching import key_chunks, prefetched
+
+        chunks = key_chunks([u.prompt for u in units])
+        for chunk, prepared in prefetched(chunks, lambda chunk: self._prepared([units[i] for i in chunk])):
+            for indices, outputs in self._score(prepared):
+                yield [chunk[i] for i in indices], outputs
+
+    def _sequences(self, units) -> tuple[list, list]:
+        """(a key per sequence: sequences with one key share their common prefix when packed; the sequences, as
+        `models.Encoded`)."""
+        return [u.prompt for u in units], self._encode(units)
+
+    def packing_models(self) -> tuple:
+        """The models whose forward passes read the sequences when packed (() where the kind has no packed read)."""
+        return (self.model,)
+
+    @cached_property
+    def packs(self) -> bool:
+        """Whether the sequences go through the packed engine: every model that reads them honours a 4-D mask."""
+        from social_rm.scoring import engine
+
+        models = self.packing_models()
+        return bool(models) and all(engine.supports_packing(m) for m in models)
+
+    def _prepared(self, units) -> Prepared:
+        """The host-side work on `units` (run in a background thread): their sequences, and the packed rows where
+        the scorer packs (an item's sequences share their prompt unless --no-prefix-sharing)."""
+        from social_rm.scoring import engine
+
+        keys, encoded = self._sequences(units)
+        rows = engine.pack(engine.plan(keys, encoded, self.settings.prefix_sharing), encoded) if self.packs else None
+        return Prepared(encoded, rows)
+
+    def _score(self, prepared: Prepared):
+        """Yield (indices into the prepared units, their scores) batch by batch."""
+        raise NotImplementedError
+
     def _encode(self, units, generation_prompt: bool = False) -> list:
         from social_rm.scoring import models
 
@@ -189,26 +241,27 @@ class _ModelScorer(_Base):
 
     def _stream(self, lengths, run):
         from social_rm.scoring import engine, models
-        from social_rm.scoring.batching import run_batches
+        from social_rm.scoring.batching import TokenBudget, run_batches
 
-        budget = self.settings.max_tokens_per_batch or models.auto_token_budget(self.model, engine.ROW_LENGTH)
-        yield from run_batches(lengths, budget, run)
+        if self.budget is None:
+            self.budget = TokenBudget(self.settings.max_tokens_per_batch
+                                      or models.auto_token_budget(self.model, engine.ROW_LENGTH))  # fmt: skip
+        yield from run_batches(lengths, self.budget, run)
 
-    def _run(self, keys, encoded, packed, plain, models=(), packing_model=None):
-        """Yield (indices, outputs) batch by batch. Where every model (`packing_model`, default the scorer's, and
-        `models`) honours a 4-D mask, the sequences go through the packed engine (those with one `keys` value share
-        their common prefix unless --no-prefix-sharing): `packed(rows)` returns the members it read and their
-        outputs. Any other model (or `packed` None) takes padded, length-sorted batches: `plain(indices)`."""
-        from social_rm.scoring import engine
-
-        if packed is not None and all(engine.supports_packing(m) for m in (packing_model or self.model, *models)):
-            rows = engine.pack(engine.plan(keys, encoded, self.settings.prefix_sharing), encoded)
+    def _run(self, prepared: Prepared, packed, plain):
+        """Yield (sequence indices, outputs) batch by batch: the packed rows through `packed(rows)`, which returns
+        the members it read and their outputs; where the scorer does not pack, padded, length-sorted batches of
+        sequences through `plain(indices)`."""
+        rows = prepared.rows
+        if rows is not None:
             for _, (members, outputs) in self._stream([len(r.ids) for r in rows], lambda b: packed([rows[i] for i in b])):
                 yield members, outputs
             return
-        logger.info(f"{self.name}: {type(self.model).__name__} is not known to honour a packed 4-D attention mask; "
-                    "scoring in padded, length-sorted batches")  # fmt: skip
-        yield from self._stream([len(e.ids) for e in encoded], plain)
+        if not self.said_padded:
+            self.said_padded = True
+            logger.info(f"{self.name}: {type(self.model).__name__} is not known to honour a packed 4-D attention "
+                        "mask; scoring in padded, length-sorted batches")  # fmt: skip
+        yield from self._stream([len(e.ids) for e in prepared.encoded], plain)
 
 
 def _reduce(values, reduction: str) -> np.ndarray:
@@ -287,13 +340,28 @@ class RewardModelScorer(_ModelScorer):
         return readouts.column(values, self.extra["label_index"], "the head")
 
     def score_stream(self, units):
-        from social_rm.scoring import engine, models
-
         if self.reward_from == "first-output" and hasattr(self.model, "get_score"):
             yield from _in_chunks(units, self._get_score, 32)
-            return
-        encoded, label = self._encode(units), self.extra["label_index"]
-        keys = [u.prompt for u in units]
+        else:
+            yield from super().score_stream(units)
+
+    @property
+    def _reads_hidden(self) -> bool:
+        """Whether the reward is the head applied to the backbone's last hidden state (computed here, so that the
+        backbone can be packed), rather than the model's own forward pass."""
+        from social_rm.scoring import engine
+
+        return self.head is not None and (self.reward_from == "value-head" or engine.supports_packing(self.model))
+
+    def packing_models(self) -> tuple:
+        if self.reward_from == "token-logit":
+            return (self.model,)
+        return (self.backbone,) if self._reads_hidden else ()
+
+    def _score(self, prepared):
+        from social_rm.scoring import engine, models
+
+        encoded, label = prepared.encoded, self.extra["label_index"]
         if self.reward_from == "token-logit":
             token = [self.extra["token_index"]]
 
@@ -302,22 +370,21 @@ class RewardModelScorer(_ModelScorer):
                 return members, logits[:, 0]
 
             yield from self._run(
-                keys, encoded, packed_logit,
+                prepared, packed_logit,
                 lambda batch: models.next_token_logits(self.model, [encoded[i].ids for i in batch], token)[:, 0],
             )  # fmt: skip
-        elif self.head is not None and (self.reward_from == "value-head" or engine.supports_packing(self.model)):
+        elif self._reads_hidden:
             def packed(rows):
                 members, hidden = engine.forward(self.backbone, rows, "hidden", encoded)
                 return members, self._from_head(hidden)
 
             yield from self._run(
-                keys, encoded, packed,
+                prepared, packed,
                 lambda batch: self._from_head(models.last_hidden(self.backbone, [encoded[i].ids for i in batch])),
-                packing_model=self.backbone,
             )  # fmt: skip
         else:  # the model's own forward pass
             yield from self._run(
-                keys, encoded, None,
+                prepared, None,
                 lambda batch: models.own_forward(self.model, [encoded[i].ids for i in batch], self.reward_from, label),
             )  # fmt: skip
 
@@ -342,21 +409,19 @@ class LogprobScorer(_ModelScorer):
             raise SocialRMError(f"--reduction must be mean or sum (got {reduction!r})")
         super().__init__(settings, reduction=reduction)
 
-    def score_stream(self, units):
+    def _score(self, prepared):
         from social_rm.scoring import engine, models
 
-        encoded, reduction = self._encode(units), self.extra["reduction"]
+        encoded, reduction = prepared.encoded, self.extra["reduction"]
 
         def packed(rows):
             members, values = engine.forward(self.model, rows, "logprob", encoded)
             return members, _reduce(values, reduction)
 
         yield from self._run(
-            [u.prompt for u in units],
-            encoded,
-            packed,
+            prepared, packed,
             lambda batch: models.response_logprobs(self.model, [encoded[i] for i in batch], reduction),
-        )
+        )  # fmt: skip
 
 
 class DPOScorer(_ModelScorer):
@@ -377,6 +442,9 @@ class DPOScorer(_ModelScorer):
                 f"{ref_model} and {settings.model} have different vocabularies; DPO needs one tokenizer"
             )
 
+    def packing_models(self) -> tuple:
+        return (self.model, self.reference)
+
     def fingerprint(self) -> str:
         from social_rm.scoring import models
 
@@ -385,10 +453,10 @@ class DPOScorer(_ModelScorer):
              models.model_fingerprint(self.extra["ref_model"], self.options, {}, _commit(self.reference))]  # fmt: skip
         )
 
-    def score_stream(self, units):
+    def _score(self, prepared):
         from social_rm.scoring import engine, models
 
-        encoded = self._encode(units)
+        encoded = prepared.encoded
 
         def packed(rows):
             members, policy = engine.forward(self.model, rows, "logprob", encoded)
@@ -401,7 +469,7 @@ class DPOScorer(_ModelScorer):
                 self.reference, chunk, "sum"
             )
 
-        yield from self._run([u.prompt for u in units], encoded, packed, plain, models=(self.reference,))
+        yield from self._run(prepared, packed, plain)
 
 
 JUDGE_PROMPT = """\
@@ -448,11 +516,13 @@ class JudgeScorer(_ModelScorer):
         return _fit_conversation(pair, lambda conversation: self._templated(conversation, first, second),
                                  self.tokenizer, self.settings.max_length, self)  # fmt: skip
 
-    def score_stream(self, units):
+    def _sequences(self, units):
+        return _both_orders(units, self._judge_ids)
+
+    def _score(self, prepared):
         from social_rm.scoring import engine, models
 
-        # sequence 2k: chosen shown as A; sequence 2k + 1: chosen shown as B
-        sequences, encoded, pair_of = _both_orders(units, self._judge_ids)
+        encoded = prepared.encoded
 
         def p_a(logits):
             shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -463,10 +533,8 @@ class JudgeScorer(_ModelScorer):
             return members, p_a(logits)
 
         yield from _average_orders(self._run(
-            pair_of,
-            encoded,
-            packed,
-            lambda batch: p_a(models.next_token_logits(self.model, [sequences[i] for i in batch], self.verdict_ids)),
+            prepared, packed,
+            lambda batch: p_a(models.next_token_logits(self.model, [encoded[i].ids for i in batch], self.verdict_ids)),
         ))  # fmt: skip
 
 
@@ -489,13 +557,13 @@ def _fit_conversation(pair: PairUnit, build, tokenizer, limit: int | None, score
     return ids
 
 
-def _both_orders(units, ids) -> tuple[list[list[int]], list, list[int]]:
-    """The sequences of both orders of each pair (2k shows pair k's chosen response first, 2k + 1 its rejected
-    one), as `models.Encoded`, and each one's pair (the two orders share their prefix in the packed engine)."""
+def _both_orders(units, ids) -> tuple[list[int], list]:
+    """Each sequence's pair (the two orders share their prefix in the packed engine), and the sequences of both
+    orders of each pair as `models.Encoded` (2k shows pair k's chosen response first, 2k + 1 its rejected one)."""
     from social_rm.scoring import models
 
     sequences = [seq for u in units for seq in (ids(u, u.chosen, u.rejected), ids(u, u.rejected, u.chosen))]
-    return sequences, [models.Encoded(s, len(s), False) for s in sequences], [i // 2 for i in range(len(sequences))]
+    return [i // 2 for i in range(len(sequences))], [models.Encoded(s, len(s), False) for s in sequences]
 
 
 def _average_orders(stream):
@@ -537,16 +605,22 @@ class PairwiseScorer(_ModelScorer):
         return _fit_conversation(pair, lambda c: self.tokenizer(template.format(conversation=c, a=first, b=second))["input_ids"],
                                  self.tokenizer, self.settings.max_length, self)  # fmt: skip
 
-    def score_stream(self, units):
+    def _sequences(self, units):
+        return _both_orders(units, self._ids)
+
+    def packing_models(self) -> tuple:
+        return ()  # the model's own forward pass
+
+    def _score(self, prepared):
         from social_rm.scoring import models
 
-        sequences, encoded, pair_of = _both_orders(units, self._ids)
+        encoded = prepared.encoded
 
         def first_better(batch):
-            logits = models.own_forward(self.model, [sequences[i] for i in batch], "first-output", self.extra["label_index"])
+            logits = models.own_forward(self.model, [encoded[i].ids for i in batch], "first-output", self.extra["label_index"])
             return 1 / (1 + np.exp(-logits))
 
-        yield from _average_orders(self._run(pair_of, encoded, None, first_better))
+        yield from _average_orders(self._run(prepared, None, first_better))
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from pathlib import Path
 
 import datasets
@@ -82,7 +83,7 @@ def score_units(
     broadcast_object_list(todo)
     shard = cache.shard(state.process_index)
     try:
-        mine = todo[0][state.process_index :: state.num_processes]
+        mine = share(todo[0], units, state.process_index, state.num_processes)
         logger.info(f"process {state.process_index} of {state.num_processes}: scoring {len(mine):,} of the "
                     f"{len(todo[0]):,} {scorer.unit}s left, into {shard.path}")  # fmt: skip
         _score_into(np.full(len(units), np.nan), mine, units, keys, scorer, shard, progress)
@@ -96,6 +97,22 @@ def score_units(
         values = [np.array([found[k] for k in keys], dtype=np.float64)]
     broadcast_object_list(values)
     return values[0]
+
+
+def share(todo: list[int], units: list, rank: int, processes: int, most: int = 64) -> list[int]:
+    """Process `rank`'s part of `todo`: items (the units of one prompt, at most `most` of them: a prompt of thousands
+    of completions makes several) dealt round-robin in order of first appearance, so that an item's completions
+    share their prompt on one process and the processes get even shares."""
+    seen: dict = defaultdict(int)
+    item: dict = {}
+    mine = []
+    for i in todo:
+        prompt = units[i].prompt
+        key = (prompt, seen[prompt] // most)
+        seen[prompt] += 1
+        if item.setdefault(key, len(item)) % processes == rank:
+            mine.append(i)
+    return mine
 
 
 def _log_known(known: dict, units: list, scorer: Scorer, cache: ScoreCache | None) -> None:
