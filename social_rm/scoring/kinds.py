@@ -165,7 +165,6 @@ class _ModelScorer(_Base):
         self.extra = extra
         self.truncated = 0
         self.budget = None  # batching.TokenBudget, sized at the first batch
-        self.said_padded = False  # the padded path is logged once, not per chunk
         if loaded:
             self.tokenizer, self.model = loaded
             return
@@ -212,11 +211,16 @@ class _ModelScorer(_Base):
 
     @cached_property
     def packs(self) -> bool:
-        """Whether the sequences go through the packed engine: every model that reads them honours a 4-D mask."""
+        """Whether the sequences go through the packed engine: every model that reads them honours a 4-D mask.
+        Decided (and, where not, logged) once per run."""
         from social_rm.scoring import engine
 
         models = self.packing_models()
-        return bool(models) and all(engine.supports_packing(m) for m in models)
+        if models and all(engine.supports_packing(m) for m in models):
+            return True
+        logger.info(f"{self.name}: {type(self.model).__name__} is not known to honour a packed 4-D attention mask; "
+                    "scoring in padded, length-sorted batches")  # fmt: skip
+        return False
 
     def _prepared(self, units) -> Prepared:
         """The host-side work on `units` (run in a background thread): their sequences, and the packed rows where
@@ -253,15 +257,11 @@ class _ModelScorer(_Base):
         the members it read and their outputs; where the scorer does not pack, padded, length-sorted batches of
         sequences through `plain(indices)`."""
         rows = prepared.rows
-        if rows is not None:
-            for _, (members, outputs) in self._stream([len(r.ids) for r in rows], lambda b: packed([rows[i] for i in b])):
-                yield members, outputs
+        if rows is None:
+            yield from self._stream([len(e.ids) for e in prepared.encoded], plain)
             return
-        if not self.said_padded:
-            self.said_padded = True
-            logger.info(f"{self.name}: {type(self.model).__name__} is not known to honour a packed 4-D attention "
-                        "mask; scoring in padded, length-sorted batches")  # fmt: skip
-        yield from self._stream([len(e.ids) for e in prepared.encoded], plain)
+        for _, (members, outputs) in self._stream([len(r.ids) for r in rows], lambda b: packed([rows[i] for i in b])):
+            yield members, outputs
 
 
 def _reduce(values, reduction: str) -> np.ndarray:
