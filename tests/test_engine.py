@@ -9,7 +9,7 @@ from datasets import concatenate_datasets, load_dataset
 from social_rm.scoring import batching, engine
 from social_rm.scoring.batching import key_chunks as KEY_CHUNKS
 from social_rm.scoring.kinds import ModelSettings, get_scorer, messages
-from social_rm.scoring.models import LoadOptions, encode, load_tokenizer
+from social_rm.scoring.models import LoadOptions, encode_many, load_tokenizer
 from social_rm.scoring.runner import completions, score_pairs
 from social_rm.testing import save_tiny_model
 
@@ -56,7 +56,7 @@ def test_packed_scores_equal_the_padded_ones_on_every_source(kind, model, models
     options = {"ref_model": str(models["reference"])} if kind == "dpo" else {}
     tokenizer = load_tokenizer(str(models[model]), LoadOptions())
     units, *_ = completions(real_items)
-    encoded = [encode(tokenizer, messages(u.prompt), u.response, 4096) for u in units]
+    encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
     items = engine.plan([u.prompt for u in units], encoded)
     shared_sources = {units[it.members[0]].prompt for it in items if len(it.members) > 1 and it.prefix > 8}
     sources_with_items = {
@@ -84,7 +84,7 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
                             for i, (p, c, r) in enumerate(rows)])  # fmt: skip
     units, chosen_at, rejected_at, _ = completions(ds)
     tokenizer = load_tokenizer(str(models["causal"]), LoadOptions())
-    encoded = [encode(tokenizer, messages(u.prompt), u.response, None) for u in units]
+    encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], None)
     items = engine.plan([u.prompt for u in units], encoded)
     packed_rows = engine.pack(items, encoded, row_length=64)
     assert max(len(r.ids) for r in packed_rows) > 64 and len(packed_rows) >= 2  # one item is longer than a row
@@ -162,7 +162,7 @@ def test_a_response_that_merges_with_the_template_boundary_is_still_exact(models
         tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True),
         add_special_tokens=False,
     )["input_ids"]
-    full = encode(tokenizer, prompt, "The grandfather", None)
+    [full] = encode_many(tokenizer, [prompt], ["The grandfather"], None)
     assert full.response_start < len(head)  # the boundary token merged: a string cut would give other tokens
     rows = [{"id": f"x:{i}", "prompt": prompt, "chosen": [{"role": "assistant", "content": c}], "rejected": [{"role": "assistant", "content": r}]}
             for i, (c, r) in enumerate([("The grandfather", "The grandson"), ("Can't be determined", "The grandson")])]  # fmt: skip
@@ -223,8 +223,7 @@ def one_at_a_time(kind, folder, units):
     auto = AutoModelForSequenceClassification if kind == "classifier" else AutoModelForCausalLM
     model = auto.from_pretrained(folder).eval()
     out = []
-    for unit in units:
-        e = encode(tokenizer, messages(unit.prompt), unit.response, 4096)
+    for e in encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096):
         with torch.no_grad():
             logits = model(input_ids=torch.tensor([e.ids])).logits[0].double()
         if kind == "classifier":  # transformers pools the head at the sequence's last token that is not pad

@@ -95,8 +95,8 @@ def test_truncation_cuts_the_prompt_from_the_left_never_the_response(tiny):
 
     tokenizer = models.load_tokenizer(str(tiny["causal"]), models.LoadOptions())
     prompt = [{"role": "user", "content": "word " * 300}]
-    full = models.encode(tokenizer, prompt, "The grandson.", None)
-    cut = models.encode(tokenizer, prompt, "The grandson.", 64)
+    [full] = models.encode_many(tokenizer, [prompt], ["The grandson."], None)
+    [cut] = models.encode_many(tokenizer, [prompt], ["The grandson."], 64)
     assert cut.truncated and len(cut.ids) == 64 and not full.truncated
     assert cut.ids[0] == tokenizer.bos_token_id
     assert cut.ids[cut.response_start :] == full.ids[full.response_start :]

@@ -279,7 +279,7 @@ class RewardModelScorer(_ModelScorer):
 
     def __init__(self, settings: ModelSettings, reward_from: str | None = None, label_index: int | None = None,
                  token_index: int | None = None, model_class: str | None = None, loaded: tuple | None = None):  # fmt: skip
-        from social_rm.scoring import readouts
+        from social_rm.scoring import engine, readouts
 
         readouts.check(reward_from)
         if reward_from == "token-logit" and token_index is None:
@@ -297,8 +297,10 @@ class RewardModelScorer(_ModelScorer):
                 raise SocialRMError(f"{self.name} ({type(self.model).__name__}) has no value head "
                                     f"({', '.join(readouts.VALUE_HEAD_NAMES)}); pass another --reward-from")  # fmt: skip
             self.backbone = readouts.backbone(self.model)
-        elif self.reward_from == "logits" and readouts.is_library_class(self.model) and hasattr(self.model, "score"):
+        elif self.reward_from == "logits" and engine.supports_packing(self.model) and hasattr(self.model, "score"):
             self.head, self.backbone = self.model.score, getattr(self.model, self.model.base_model_prefix)
+        # with a head, the reward is the head applied to the backbone's last hidden state, computed here (packed
+        # where the backbone allows); without one, the model's own forward pass gives it
 
     @property
     def reward_from(self) -> str | None:
@@ -345,18 +347,10 @@ class RewardModelScorer(_ModelScorer):
         else:
             yield from super().score_stream(units)
 
-    @property
-    def _reads_hidden(self) -> bool:
-        """Whether the reward is the head applied to the backbone's last hidden state (computed here, so that the
-        backbone can be packed), rather than the model's own forward pass."""
-        from social_rm.scoring import engine
-
-        return self.head is not None and (self.reward_from == "value-head" or engine.supports_packing(self.model))
-
     def packing_models(self) -> tuple:
         if self.reward_from == "token-logit":
             return (self.model,)
-        return (self.backbone,) if self._reads_hidden else ()
+        return () if self.head is None else (self.backbone,)
 
     def _score(self, prepared):
         from social_rm.scoring import engine, models
@@ -373,7 +367,7 @@ class RewardModelScorer(_ModelScorer):
                 prepared, packed_logit,
                 lambda batch: models.next_token_logits(self.model, [encoded[i].ids for i in batch], token)[:, 0],
             )  # fmt: skip
-        elif self._reads_hidden:
+        elif self.head is not None:
             def packed(rows):
                 members, hidden = engine.forward(self.backbone, rows, "hidden", encoded)
                 return members, self._from_head(hidden)

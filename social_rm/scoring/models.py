@@ -300,13 +300,6 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
-def encode(
-    tokenizer, prompt: list[dict], response: str, max_length: int | None, generation_prompt: bool = False
-) -> Encoded:
-    """One prompt + response: `encode_many`."""
-    return encode_many(tokenizer, [prompt], [response], max_length, generation_prompt)[0]
-
-
 def encode_many(
     tokenizer, prompts: list[list[dict]], responses: list[str], max_length: int | None, generation_prompt: bool = False
 ) -> list[Encoded]:

@@ -38,7 +38,10 @@ def is_library_class(model) -> bool:
 
 def value_head(model):
     """The model's value head module (the first of `VALUE_HEAD_NAMES` it has), or None."""
-    return next((getattr(model, n) for n in VALUE_HEAD_NAMES if isinstance(getattr(model, n, None), _module())), None)
+    import torch
+
+    return next((getattr(model, n) for n in VALUE_HEAD_NAMES if isinstance(getattr(model, n, None), torch.nn.Module)),
+                None)  # fmt: skip
 
 
 def backbone(model):
@@ -48,12 +51,6 @@ def backbone(model):
         if inner is not None and inner is not model and hasattr(inner, "config"):
             return inner
     raise SocialRMError(f"cannot find the transformer under {type(model).__name__}'s value head")
-
-
-def _module():
-    import torch
-
-    return torch.nn.Module
 
 
 def detect(model) -> str:
