@@ -72,9 +72,9 @@ def main() -> None:
     from datasets import load_dataset
 
     from social_rm.scoring import engine
-    from social_rm.scoring.kinds import messages
-    from social_rm.scoring.models import encode_many
+    from social_rm.scoring.encoding import encode_many
     from social_rm.scoring.runner import completions
+    from social_rm.scoring.units import messages
     from social_rm.testing import train_tokenizer
 
     ds = load_dataset(str(args.dataset), "default", split="test")
@@ -115,9 +115,12 @@ def time_forward(args, bbq, tokenizer) -> None:
     from transformers import LlamaForSequenceClassification
 
     from social_rm.scoring import engine
-    from social_rm.scoring.kinds import ModelSettings, RewardModelScorer, messages
-    from social_rm.scoring.models import encode_many, pick_device
+    from social_rm.scoring.encoding import encode_many
+    from social_rm.scoring.models import pick_device
+    from social_rm.scoring.options import ModelSettings
+    from social_rm.scoring.rewards import RewardModelScorer
     from social_rm.scoring.runner import completions, score_pairs
+    from social_rm.scoring.units import messages
     from social_rm.testing import tiny_config
 
     device = pick_device(args.device)
@@ -181,7 +184,8 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
     from transformers import LlamaForSequenceClassification
 
     from social_rm.scoring import engine
-    from social_rm.scoring.kinds import ModelSettings, RewardModelScorer
+    from social_rm.scoring.options import ModelSettings
+    from social_rm.scoring.rewards import RewardModelScorer
     from social_rm.scoring.runner import score_pairs
     from social_rm.testing import tiny_config
 

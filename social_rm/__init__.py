@@ -7,12 +7,15 @@ evaluate module), `scoring` (reward models -> scores), `results` (scores file, e
 
 from social_rm.errors import SocialRMError
 from social_rm.results.scores import Scores, align, read_scores, write_scores
-from social_rm.scoring.kinds import KINDS, Completion, ModelSettings, Scorer, get_scorer
+from social_rm.scoring.kinds import KINDS, get_scorer
+from social_rm.scoring.options import LoadOptions, ModelSettings
 from social_rm.scoring.runner import score_pairs
+from social_rm.scoring.units import Completion, Scorer
 
 __all__ = [
     "KINDS",
     "Completion",
+    "LoadOptions",
     "ModelSettings",
     "Scorer",
     "Scores",

@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from social_rm.errors import SocialRMError
-from social_rm.scoring.readouts import READOUTS
 
 DEMO_SOURCES = Path(__file__).resolve().parent / "demo_corpora"
 logger = logging.getLogger("social_rm")
@@ -18,23 +18,6 @@ logger = logging.getLogger("social_rm")
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _budget(value: str) -> int | None:
-    if value == "auto":
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of tokens or auto (got {value!r})")
-    return int(value)
-
-
-def _max_memory(value: str) -> dict:
-    from social_rm.scoring.models import parse_max_memory
-
-    try:
-        return parse_max_memory(value)
-    except SocialRMError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _add_build_args(parser: argparse.ArgumentParser) -> None:
@@ -59,40 +42,29 @@ def _add_dataset_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> None:
-    """The scorer: a registry kind, the model and how it runs."""
+    """The scorer: a registry kind, the model, how it loads and runs (`options.ModelSettings`, `LoadOptions`), and
+    each kind's own options, all generated from their option classes."""
+    from social_rm.scoring.kinds import KINDS, option_classes
+    from social_rm.scoring.options import LoadOptions, ModelSettings, add_arguments
+
     if repeat:
-        parser.add_argument("--model", action="append",
-                            help="model folder or Hub id, a scores file, or a baseline (repeatable; default: every baseline)")  # fmt: skip
+        parser.add_argument(
+            "--model",
+            action="append",
+            help="model folder or Hub id, a scores file, or a baseline (repeatable; default: every baseline)",
+        )
     else:
         parser.add_argument("--model", help="model folder or Hub id, a scores file (--kind file), or a baseline name")
-    parser.add_argument("--kind", help="scorer kind: random, length, shortest, classifier, logprob, judge, dpo, file "
-                        "(default: from --model: a baseline name, a scores file, else classifier)")  # fmt: skip
-    parser.add_argument("--ref-model", help="reference model of the dpo kind")
-    parser.add_argument("--reward-from", choices=list(READOUTS),
-                        help="classifier: where the reward is read (default: the registry entry, else chosen from the model); "
-                        + "; ".join(f"{k}: {v}" for k, v in READOUTS.items()))
-    parser.add_argument("--label-index", type=int, help="classifier: the logit to read on a multi-logit head (default: the last)")
-    parser.add_argument("--token-index", type=int, help="--reward-from token-logit: the vocabulary entry whose logit is the reward")
-    parser.add_argument("--reduction", default="mean", choices=["mean", "sum"], help="logprob: mean or sum over response tokens")
-    parser.add_argument("--max-length", type=int, default=4096, help="tokens per sequence; longer prompts are cut from the left")
-    parser.add_argument("--max-tokens-per-batch", type=_budget, default=None, metavar="N|auto",
-                        help="token budget of a batch, padding included (default auto: from the device's free memory)")
-    parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), or a torch device")
-    parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
-                        help="auto: bfloat16 on an accelerator, float32 on cpu")  # fmt: skip
-    parser.add_argument("--device-map", choices=["auto"], help="auto: spread a model larger than one GPU over the GPUs, the CPU and --offload-folder")
-    parser.add_argument("--max-memory", type=_max_memory, help="with --device-map: memory per device, e.g. 0=70GiB,1=70GiB,cpu=200GiB")
-    parser.add_argument("--offload-folder", help="with --device-map: where weights that fit nowhere else go (default: a temporary folder)")
-    quantised = parser.add_mutually_exclusive_group()
-    quantised.add_argument("--load-in-8bit", action="store_const", const="8bit", dest="quantization", help="8-bit weights (bitsandbytes)")
-    quantised.add_argument("--load-in-4bit", action="store_const", const="4bit", dest="quantization", help="4-bit weights (bitsandbytes)")
-    parser.add_argument("--revision", help="model revision (Hub branch, tag or commit)")
-    parser.add_argument("--trust-remote-code", action="store_true", help="run the model repository's own code")
-    parser.add_argument("--allow-pickle", action="store_true", help="load pickle (.bin) weights when there are no safetensors")
+    kinds = "; ".join(f"{name}: {kind.help}" for name, kind in KINDS.items())
+    parser.add_argument(
+        "--kind",
+        choices=list(KINDS),
+        help=f"scorer kind (default: from --model: a baseline name, a scores file, else classifier). {kinds}",
+    )
+    for options in (ModelSettings, LoadOptions, *option_classes()):
+        add_arguments(parser, options)
     parser.add_argument("--cache", type=Path, help="score cache (default: one per model in $HF_HOME/social-rm/scores)")
     parser.add_argument("--no-cache", action="store_true", help="score without a cache (nothing to resume)")
-    parser.add_argument("--no-prefix-sharing", action="store_true", help="score each completion whole (its prompt not shared with the item's other responses)")
-    # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -107,7 +79,6 @@ def parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score every pair of social-pairs with a model")
     _add_dataset_args(score)
     _add_model_args(score)
-    score.add_argument("--seed", type=int, default=0, help="seed of the random baseline")
     score.add_argument("--out", type=Path, required=True, help="scores file to write (.parquet)")
 
     evaluate = commands.add_parser("evaluate", help="compute social_rm from a scores file")
@@ -119,11 +90,11 @@ def parser() -> argparse.ArgumentParser:
     _add_metric_args(evaluate)
 
     run = commands.add_parser("run", help="build, score and evaluate in one go (no arguments: the offline demo)")
+    _add_metric_args(run)
     _add_model_args(run, repeat=True)
     run.add_argument("--sources", type=Path, help="folder of raw corpora (default: the bundled demo corpora)")
     run.add_argument("--out", type=Path, help="output folder (default: out, or out/demo for the demo)")
     _add_build_args(run)
-    _add_metric_args(run)
 
     report = commands.add_parser("report", help="the leaderboard's tables and plots as one static HTML file")
     report.add_argument("results", nargs="+", type=Path, help="results JSON files")
@@ -147,7 +118,8 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--figure", default="social_score", help="the figure the printed table shows")
     _add_metric_args(compare)
 
-    commands.add_parser("models", help="the registry of known reward models: how each is read, its licence and link")
+    models = commands.add_parser("models", help="the registry of known reward models: how each is read, its licence and link")
+    models.add_argument("--read-outs", action="store_true", help="list the read-outs (--reward-from) instead")
 
     convert = commands.add_parser("convert", help="write social-pairs in another tool's format (rewardbench)")
     _add_dataset_args(convert)
@@ -171,22 +143,33 @@ def cmd_build(args) -> None:
           verify=not args.no_verify, with_train=args.with_train)  # fmt: skip
 
 
-def _score(args, ds, ref, model: str | None, out: Path):
-    from social_rm.results.scores import write_scores
-    from social_rm.scoring.kinds import ModelSettings, get_scorer, resolve_kind
-    from social_rm.scoring.models import LoadOptions
-    from social_rm.scoring.runner import is_main_process, open_cache, score_pairs
+def _scorer(args, model: str | None):
+    """The scorer of `--model`/`--kind` with the options the user set; a baseline refuses model options."""
+    from social_rm.scoring.kinds import KINDS, get_scorer, kind_options, option_classes, resolve_kind
+    from social_rm.scoring.options import LoadOptions, ModelSettings, flag, given
 
     kind = resolve_kind(model, args.kind)
-    options = LoadOptions(args.device, args.dtype, args.revision, args.trust_remote_code, args.allow_pickle,
-                          args.device_map, args.max_memory, args.offload_folder, args.quantization)  # fmt: skip
-    settings = ModelSettings(model, options, args.max_length, args.max_tokens_per_batch, not args.no_prefix_sharing)
-    scorer = get_scorer(kind, settings, seed=args.seed, label_index=args.label_index, reduction=args.reduction,
-                        ref_model=args.ref_model, reward_from=args.reward_from, token_index=args.token_index)  # fmt: skip
+    options = {name: value for cls in option_classes() for name, value in given(args, cls).items()}
+    if args.command == "run" and "seed" not in {f.name for f in fields(KINDS[kind].options)}:
+        options.pop("seed", None)  # `run`'s --seed also seeds the bootstrap
+    load, settings = given(args, LoadOptions), given(args, ModelSettings)
+    if not KINDS[kind].takes and (load or settings):
+        raise SocialRMError(f"the {kind} kind loads no model: it does not take {flag(next(iter({**load, **settings})))}")
+    kind_options(kind, options)  # refuses an option of another kind before anything loads
+    return get_scorer(kind, ModelSettings(model, LoadOptions(**load), **settings), **options)
+
+
+def _score(args, ds, ref, model: str | None, out: Path):
+    from social_rm.results.scores import write_scores
+    from social_rm.scoring.runner import is_main_process, open_cache, score_pairs
+
+    scorer = _scorer(args, model)
     scores = score_pairs(ds, scorer, None if args.no_cache else open_cache(scorer, args.cache))
     if scores.metadata.get("truncated"):
-        logger.warning(f"{scores.metadata['truncated']:,} sequences were longer than --max-length "
-                       f"{args.max_length} and lost the start of their prompt")  # fmt: skip
+        logger.warning(
+            f"{scores.metadata['truncated']:,} sequences were longer than --max-length "
+            f"{scorer.settings.max_length} and lost the start of their prompt"
+        )
     scores.metadata["dataset"] = ref.to_dict()
     if is_main_process():
         write_scores(scores, out)
@@ -298,8 +281,14 @@ def cmd_convert(args) -> None:
 
 def cmd_models(args) -> None:
     from social_rm.scoring.known_models import table
+    from social_rm.scoring.readouts import READOUTS
 
-    print(table())
+    if not args.read_outs:
+        print(table())
+        return
+    width = max(map(len, READOUTS))
+    for name, readout in READOUTS.items():
+        print(f"  {name.ljust(width)}  {readout.help}")
 
 
 COMMANDS = {"models": cmd_models, "build": cmd_build, "score": cmd_score, "evaluate": cmd_evaluate, "run": cmd_run,

@@ -7,8 +7,9 @@ import pytest
 
 from social_rm.data import folder_fingerprint, load_pairs
 from social_rm.results.scores import read_scores, write_scores
-from social_rm.scoring.kinds import Completion, get_scorer
+from social_rm.scoring.kinds import get_scorer
 from social_rm.scoring.runner import score_pairs
+from social_rm.scoring.units import Completion
 from tests.conftest import REPO, SOCIAL_RM
 
 DEMO_PAIRS = 187  # test pairs of the demo corpora, every source (see social_rm/demo_corpora)

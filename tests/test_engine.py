@@ -8,9 +8,12 @@ from datasets import concatenate_datasets, load_dataset
 
 from social_rm.scoring import batching, engine
 from social_rm.scoring.batching import key_chunks as KEY_CHUNKS
-from social_rm.scoring.kinds import ModelSettings, get_scorer, messages
-from social_rm.scoring.models import LoadOptions, encode_many, load_tokenizer
+from social_rm.scoring.encoding import encode_many
+from social_rm.scoring.kinds import get_scorer
+from social_rm.scoring.models import load_tokenizer
+from social_rm.scoring.options import LoadOptions, ModelSettings
 from social_rm.scoring.runner import completions, score_pairs
+from social_rm.scoring.units import messages
 from social_rm.testing import save_tiny_model
 
 
@@ -102,7 +105,7 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
 
 
 def test_a_prompt_shared_by_more_completions_than_a_row_holds_makes_items_that_fit():
-    from social_rm.scoring.models import Encoded
+    from social_rm.scoring.encoding import Encoded
 
     encoded = [Encoded([1, 2, 3, 4] + [10 + i] * 5, 4, False) for i in range(10)]  # 4 shared tokens, 5 own each
     items = engine.plan(["one prompt"] * 10, encoded, row_length=20)

@@ -83,8 +83,10 @@ def test_a_trl_reward_model_with_pad_equal_to_eos_is_read_where_transformers_rea
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
 
-    from social_rm.scoring.kinds import ModelSettings, get_scorer, messages
+    from social_rm.scoring.kinds import get_scorer
+    from social_rm.scoring.options import ModelSettings
     from social_rm.scoring.runner import completions, score_pairs
+    from social_rm.scoring.units import messages
 
     train = load_dataset(str(demo_built[0]), "bbq", split="test")
     texts = [m["content"] for row in train for m in row["prompt"] + row["chosen"] + row["rejected"]]

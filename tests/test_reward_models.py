@@ -20,8 +20,9 @@ from datasets import load_dataset
 from social_rm.errors import SocialRMError
 from social_rm.results.scores import read_scores
 from social_rm.scoring import known_models
-from social_rm.scoring.kinds import PAIRRM_TEMPLATE, ModelSettings, get_scorer
-from social_rm.scoring.models import LoadOptions
+from social_rm.scoring.kinds import get_scorer
+from social_rm.scoring.options import LoadOptions, ModelSettings
+from social_rm.scoring.readouts import PAIRRM_TEMPLATE
 from social_rm.scoring.runner import score_pairs
 from social_rm.testing import save_tiny_model, tiny_config, train_tokenizer
 from tests.conftest import REPO, SOCIAL_RM, assert_same_scores

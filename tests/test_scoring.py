@@ -17,7 +17,8 @@ from datasets import load_dataset
 from social_rm.errors import SocialRMError
 from social_rm.results.scores import read_scores
 from social_rm.scoring.cache import CacheMismatch, ScoreCache
-from social_rm.scoring.kinds import ModelSettings, get_scorer
+from social_rm.scoring.kinds import get_scorer
+from social_rm.scoring.options import ModelSettings
 from social_rm.scoring.runner import score_pairs
 from social_rm.testing import save_tiny_model
 from tests.conftest import REPO, SOCIAL_RM, assert_same_scores
@@ -91,12 +92,14 @@ def test_a_judge_that_always_says_a_scores_half(tiny, demo_built):
 
 
 def test_truncation_cuts_the_prompt_from_the_left_never_the_response(tiny):
-    from social_rm.scoring import models
+    from social_rm.scoring.encoding import encode_many
+    from social_rm.scoring.models import load_tokenizer
+    from social_rm.scoring.options import LoadOptions
 
-    tokenizer = models.load_tokenizer(str(tiny["causal"]), models.LoadOptions())
+    tokenizer = load_tokenizer(str(tiny["causal"]), LoadOptions())
     prompt = [{"role": "user", "content": "word " * 300}]
-    [full] = models.encode_many(tokenizer, [prompt], ["The grandson."], None)
-    [cut] = models.encode_many(tokenizer, [prompt], ["The grandson."], 64)
+    [full] = encode_many(tokenizer, [prompt], ["The grandson."], None)
+    [cut] = encode_many(tokenizer, [prompt], ["The grandson."], 64)
     assert cut.truncated and len(cut.ids) == 64 and not full.truncated
     assert cut.ids[0] == tokenizer.bos_token_id
     assert cut.ids[cut.response_start :] == full.ids[full.response_start :]
@@ -127,7 +130,7 @@ def test_pickle_weights_need_an_explicit_flag(tmp_path, texts, demo_built):
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from social_rm.scoring.models import LoadOptions
+    from social_rm.scoring.options import LoadOptions
 
     folder = save_tiny_model(tmp_path / "m", "classifier", texts)
     model = AutoModelForSequenceClassification.from_pretrained(folder)
@@ -285,21 +288,24 @@ def test_file_kind_takes_precomputed_scores(demo_built, tmp_path):
 
 
 def test_the_judge_cuts_the_conversation_never_its_instruction_or_the_responses(tiny):
-    from social_rm.scoring.kinds import PairUnit
+    from social_rm.scoring.units import PairUnit
 
     history = tuple(("user" if i % 2 == 0 else "assistant", f"turn {i} " + "words " * 12) for i in range(9))
     pair = PairUnit(history, "The first answer.", "The second answer.")
-    whole = get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=None))._judge_ids(pair, pair.chosen, pair.rejected)
+    whole = get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=None)).encode_pair(pair, pair.chosen, pair.rejected).ids
     limit = len(whole) - 40  # a few turns too long
     judge = get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=limit))
-    ids = judge._judge_ids(pair, pair.chosen, pair.rejected)
+    encoded = judge.encode_pair(pair, pair.chosen, pair.rejected)
+    ids = encoded.ids
     text = judge.tokenizer.decode(ids)
-    assert len(ids) <= limit and judge.truncated == 1
+    assert len(ids) <= limit and encoded.truncated
+    judge.prepare([pair])
+    assert judge.truncated == 2  # both orders were cut, and counted
     assert "Which response to the conversation below is better" in text
     assert "[Response A]\nThe first answer." in text and "[Response B]\nThe second answer." in text
     assert "turn 0 " not in text and "turn 8 " in text and "[Conversation]\n..." in text
     with pytest.raises(SocialRMError, match="the instruction and the two responses alone take"):
-        get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=20))._judge_ids(pair, pair.chosen, pair.rejected)
+        get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=20)).encode_pair(pair, pair.chosen, pair.rejected)
 
 
 def test_the_auto_token_budget_by_hand():

@@ -24,7 +24,7 @@ from social_rm.dataset_builders.schema import DOMAINS, ERROR_TYPES, LABEL_TYPES
 
 MARGIN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 N_BINS = 10
-BRADLEY_TERRY_KINDS = ("classifier", "dpo")
+BRADLEY_TERRY_KINDS = ("classifier", "dpo")  # for scores files that do not record `bradley_terry`
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
@@ -102,8 +102,11 @@ class ItemBootstrap:
 
 
 def diagnostics(ds: datasets.Dataset, chosen: np.ndarray, rejected: np.ndarray, kind: str | None = None,
-                n_bootstrap: int = 1000, seed: int = 0) -> dict:  # fmt: skip
-    """The diagnostics of per-pair scores `chosen`, `rejected` (in `ds`'s row order)."""
+                n_bootstrap: int = 1000, seed: int = 0, bradley_terry: bool | None = None) -> dict:  # fmt: skip
+    """The diagnostics of per-pair scores `chosen`, `rejected` (in `ds`'s row order). `bradley_terry`: whether the
+    scorer's rewards are Bradley-Terry rewards (as its identity records it; None: decided by its `kind`)."""
+    if bradley_terry is None:
+        bradley_terry = kind in BRADLEY_TERRY_KINDS
     table = ds.with_format("arrow")[:]
     group_names = table.column("group_id").to_pylist()
     group_of, group = np.unique(np.array(group_names, dtype=object), return_inverse=True)
@@ -118,7 +121,7 @@ def diagnostics(ds: datasets.Dataset, chosen: np.ndarray, rejected: np.ndarray, 
     return {
         "length_bias": _length_bias(group, domain, gold, w, chosen, rejected, chosen_text, rejected_text, draws),
         "refusal_preference": _refusal_preference(table, group, w, draws),
-        "calibration": _calibration(group, gold, chosen, rejected, kind, draws),
+        "calibration": _calibration(group, gold, chosen, rejected, kind, bradley_terry, draws),
         "n_bootstrap": n_bootstrap,
         "seed": seed,
     }
@@ -187,7 +190,7 @@ def _refusal_preference(table, group, w, draws) -> dict | None:
     return out
 
 
-def _calibration(group, gold, chosen, rejected, kind, draws) -> dict | None:
+def _calibration(group, gold, chosen, rejected, kind, bradley_terry, draws) -> dict | None:
     if not gold.any():
         return None
     margin = (chosen - rejected)[gold]
@@ -225,7 +228,7 @@ def _calibration(group, gold, chosen, rejected, kind, draws) -> dict | None:
         "margin_quantiles": {str(q): float(v) for q, v in zip(MARGIN_QUANTILES, np.quantile(margin, MARGIN_QUANTILES))},
         "n_pairs": int(gold.sum()),
     }
-    if kind not in BRADLEY_TERRY_KINDS:
+    if not bradley_terry:
         out["note"] = (f"a {kind or 'precomputed'} score is not a Bradley-Terry reward: sigmoid(chosen - rejected) is "
                        "not a probability for it, so calibration does not apply")  # fmt: skip
     return out

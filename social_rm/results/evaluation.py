@@ -65,9 +65,10 @@ def evaluate_scores(ds: datasets.Dataset, ref: DatasetRef, scores: Scores, n_boo
     chosen, rejected = align(pair_ids(ds), scores, source)
     result = _metric(ds, chosen, rejected, n_bootstrap, seed, metric, source)
     model = scores.metadata.get("model", {})
-    kind = "pairwise" if model.get("reward_from") == "pairwise" else model.get("kind")  # a probability, not a reward
     document = results_document(result, scores, ref, n_bootstrap, seed, allow_other_dataset)
-    document["diagnostics"] = diagnostics(ds, chosen, rejected, kind, n_bootstrap, seed)
+    document["diagnostics"] = diagnostics(
+        ds, chosen, rejected, model.get("kind"), n_bootstrap, seed, model.get("bradley_terry")
+    )
     return document
 
 

@@ -8,7 +8,7 @@ completion that shares nothing is an item with one response, so there is no othe
     for batch in token_batches(...): outputs = forward(model, [rows[i] for i in batch], read)
 
 Architectures known to honour a custom 4-D mask are listed in `PACKED_MODEL_TYPES` (each tested against
-one-sequence passes); any other model takes padded, length-sorted batches (`models.py`).
+one-sequence passes); any other model takes padded, length-sorted batches (`padded.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from social_rm.scoring.models import input_device, is_library_class
+from social_rm.scoring.padded import token_logprobs
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +47,6 @@ class Row:
 
 def supports_packing(model) -> bool:
     """transformers' own class of an architecture known to honour a 4-D mask (a repository's own code may not)."""
-    from social_rm.scoring.readouts import is_library_class
-
     return getattr(model.config, "model_type", None) in PACKED_MODEL_TYPES and is_library_class(model)
 
 
@@ -148,7 +149,6 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
     outputs) in packing order."""
     import torch
 
-    from social_rm.scoring.models import input_device, token_logprobs
 
     device = input_device(model)
     width = max(len(r.ids) for r in rows)

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from social_rm.errors import SocialRMError
 from social_rm.results.scores import Scores
 from social_rm.scoring.cache import ScoreCache
-from social_rm.scoring.kinds import Completion, PairUnit, Scorer
+from social_rm.scoring.units import Completion, PairUnit, Scorer
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,108 @@
+"""Read-outs of a head over the last hidden state: transformers' sequence-classification `logits`, and a value head
+(Starling-RM, UltraRM). Where the head and its backbone are known, the head is applied here to the backbone's last
+hidden state, so the backbone runs packed where the engine serves it; otherwise the model's own forward pass runs
+in padded batches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from social_rm.errors import SocialRMError
+from social_rm.scoring import engine
+from social_rm.scoring.models import is_library_class
+from social_rm.scoring.padded import last_hidden, own_forward
+from social_rm.scoring.readouts.base import ReadOut, column
+
+VALUE_HEAD_NAMES = ("v_head", "value_head", "regression_head", "reward_head")
+
+
+class HeadReadOut(ReadOut):
+    """A head applied to the backbone's last hidden state at each sequence's last token."""
+
+    head = backbone = None
+
+    def packing_models(self) -> tuple:
+        return (self.backbone,)
+
+    def read_packed(self, rows, encoded):
+        members, hidden = engine.forward(self.backbone, rows, "hidden", encoded)
+        return members, self.from_head(hidden)
+
+    def read_padded(self, encoded) -> np.ndarray:
+        return self.from_head(last_hidden(self.backbone, [e.ids for e in encoded]))
+
+    def from_head(self, hidden) -> np.ndarray:
+        import torch
+
+        weight = next(self.head.parameters())  # on "meta" when offloaded: accelerate's hook brings it and the input
+        device = hidden.device if weight.device.type == "meta" else weight.device
+        with torch.inference_mode():
+            values = self.head(hidden.to(device, weight.dtype))
+        return column(values, self.options.label_index, "the head")
+
+
+class Logits(HeadReadOut):
+    name = "logits"
+    help = "a sequence-classification head's logits, at --label-index on a multi-logit head (default the last)"
+
+    def __init__(self, model, tokenizer, settings, options):
+        super().__init__(model, tokenizer, settings, options)
+        if engine.supports_packing(model) and hasattr(model, "score"):
+            self.head, self.backbone = model.score, getattr(model, model.base_model_prefix)
+
+    @classmethod
+    def check(cls, name, config, options) -> None:
+        architectures = config.get("architectures") or []
+        if architectures and all(a.endswith("ForCausalLM") for a in architectures):
+            raise SocialRMError(
+                f"{name} is a causal LM ({', '.join(architectures)}) with no reward head: read its reward with "
+                "--reward-from token-logit --token-index N, or score it as a policy with --kind logprob"
+            )
+
+    def packing_models(self) -> tuple:
+        return () if self.head is None else (self.backbone,)
+
+    def read_padded(self, encoded) -> np.ndarray:
+        if self.head is not None:
+            return super().read_padded(encoded)
+        read = lambda output: column(output["logits"], self.options.label_index, "the logits")  # noqa: E731
+        return own_forward(self.model, [e.ids for e in encoded], self.pad_id, read)
+
+
+class ValueHead(HeadReadOut):
+    name = "value-head"
+    help = "a value head over the last hidden state at the last response token (Starling-RM, UltraRM)"
+    auto_class = "AutoModel"
+
+    def __init__(self, model, tokenizer, settings, options):
+        super().__init__(model, tokenizer, settings, options)
+        self.head = value_head(model)
+        if self.head is None:
+            raise SocialRMError(
+                f"{settings.model} ({type(model).__name__}) has no value head ({', '.join(VALUE_HEAD_NAMES)}); "
+                "pass another --reward-from"
+            )
+        self.backbone = backbone(model)
+
+
+def value_head(model):
+    """The model's value head module (the first of `VALUE_HEAD_NAMES` it has), or None."""
+    import torch
+
+    heads = (getattr(model, n, None) for n in VALUE_HEAD_NAMES)
+    return next((h for h in heads if isinstance(h, torch.nn.Module)), None)
+
+
+def backbone(model):
+    """The transformer under a head: the model's base model (`base_model_prefix`, or `model` / `transformer`)."""
+    for name in (getattr(model, "base_model_prefix", ""), "model", "transformer"):
+        inner = getattr(model, name, None) if name else None
+        if inner is not None and inner is not model and hasattr(inner, "config"):
+            return inner
+    raise SocialRMError(f"cannot find the transformer under {type(model).__name__}'s value head")
+
+
+def is_sequence_classifier(model) -> bool:
+    """transformers' own sequence-classification class, read by its `logits`."""
+    return is_library_class(model) and type(model).__name__.endswith("ForSequenceClassification")
