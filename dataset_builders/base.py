@@ -11,7 +11,6 @@ from typing import IO
 
 from social_rm.dataset_builders.schema import message
 from social_rm.dataset_builders.sources import RawFile
-
 from social_rm.errors import SocialRMError
 
 # The prompt for corpora whose items are bare sentences (CrowS-Pairs, WinoBias, Winogender): both responses

@@ -16,41 +16,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from social_rm.dataset_builders import (
-    bbq,
-    crows_pairs,
-    ethics,
-    hh_rlhf,
-    moral_stories,
-    moralchoice,
-    stereoset,
-    winobias,
-    winogender,
-    xstest,
-)
+
 from social_rm.dataset_builders.base import Builder, BuiltSource, SkipRecord
 from social_rm.dataset_builders.card import render_card
+from social_rm.dataset_builders.registry import BUILDERS, get_builder
 from social_rm.dataset_builders.schema import FEATURES, decode, encode, validate
 from social_rm.dataset_builders.sources import SourceError, locate
-
-from social_rm.errors import SocialRMError, lookup
+from social_rm.errors import SocialRMError
 
 logger = logging.getLogger(__name__)
-
-BUILDERS: dict[str, Builder] = {
-    builder.name: builder
-    for builder in (
-        *(corpus.BUILDER for corpus in (bbq, crows_pairs, stereoset, winobias, winogender, xstest, hh_rlhf)),
-        *ethics.BUILDERS,
-        moralchoice.BUILDER,
-        moral_stories.BUILDER,
-    )
-}
-
-
-def get_builder(name: str) -> Builder:
-    return lookup(BUILDERS, name, "source")
-
 
 def select(only: list[str] | None = None, exclude_licenses: list[str] = ()) -> list[Builder]:
     """The builders to run: `only` (names) or all, less those whose licence contains any of `exclude_licenses`

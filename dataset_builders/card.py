@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 
 import datasets
 import yaml
+
 from social_rm.dataset_builders.base import BuiltSource
 from social_rm.dataset_builders.schema import DOMAINS, FEATURES
 

@@ -14,20 +14,22 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from social_rm.dataset_builders.schema import DOMAINS
 from social_rm.results import plots
-from social_rm.results.report import leaderboard_rows, load_documents, sort_rows
+from social_rm.results.report import HEADLINE, leaderboard_rows, load_documents, sort_rows
 
 SORTABLE = {
     "social score": "social_score",
     "undesirable preference": "undesirable_preference_rate",
     "over-caution": "over_caution_rate",
     "bias skew": "bias_skew",
-    "bias accuracy": "bias accuracy",
-    "safety accuracy": "safety accuracy",
+    **{f"{domain} accuracy": f"{domain} accuracy" for domain in DOMAINS},
 }
-SHOWN = ["model", "kind", "license", "pairs", "dataset", "social_score (95% CI)", "undesirable_preference_rate (95% CI)", "over_caution_rate (95% CI)",
-         "bias_skew (95% CI)", "bias accuracy (95% CI)", "safety accuracy (95% CI)", "morality accuracy (95% CI)",
-         "ethical_reasoning accuracy (95% CI)"]  # fmt: skip
+SHOWN = [
+    "model", "kind", "license", "pairs", "dataset",
+    *(f"{figure} (95% CI)" for figure in HEADLINE),
+    *(f"{domain} accuracy (95% CI)" for domain in DOMAINS),
+]  # fmt: skip
 
 
 def results_folder() -> Path:

@@ -7,9 +7,9 @@ import subprocess
 import datasets
 import numpy as np
 import pytest
+
 from social_rm.dataset_builders.base import make_pair
 from social_rm.dataset_builders.schema import FEATURES, PAIR_COLUMNS, encode
-
 from social_rm.results.diagnostics import diagnostics, spearman
 from tests.conftest import REPO, SOCIAL_RM
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 from datasets import load_dataset
+
 from social_rm.dataset_builders import bbq
 from social_rm.dataset_builders.base import CorpusError
 from social_rm.dataset_builders.build import build
 from social_rm.dataset_builders.sources import SourceError, locate
-
 from tests.conftest import DEMO_SOURCES
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 from datasets import load_dataset
+
 from social_rm.dataset_builders import crows_pairs, hh_rlhf, xstest
 from social_rm.dataset_builders.base import CorpusError
 from social_rm.dataset_builders.build import build

@@ -4,6 +4,7 @@ user gets, field by field. Runs without the real corpora."""
 import json
 
 import pytest
+
 from social_rm.dataset_builders import bbq, hh_rlhf, moralchoice, stereoset
 from social_rm.dataset_builders.base import SENTENCE_PROMPT, CorpusError, SkipRecord
 from social_rm.dataset_builders.build import BUILDERS, build_source

@@ -5,10 +5,10 @@ import re
 
 import pytest
 from datasets import load_dataset
+
 from social_rm.dataset_builders import ethics, moral_stories
 from social_rm.dataset_builders.base import CorpusError
 from social_rm.dataset_builders.build import build, build_source
-
 from tests.conftest import read_csv_rows
 
 

@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 import pytest
-from social_rm.dataset_builders.build import build, existing_sources
 
+from social_rm.dataset_builders.build import build, existing_sources
+from social_rm.dataset_builders.registry import BUILDERS
 from social_rm.errors import SocialRMError
 from social_rm.results.report import format_table, load_documents, sort_rows
 from social_rm.results.scores import read_scores
@@ -110,10 +111,7 @@ def test_the_terminal_table_gives_counts_and_marks_small_ones(demo_results):
 
 def test_evaluate_refuses_scores_of_another_build_unless_allowed(demo_results, tmp_path):
     other = tmp_path / "social-pairs"
-    build(other, DEMO_SOURCES, only=["bbq", "crows_pairs", "stereoset", "winobias", "winogender", "xstest",
-                                     "hh_rlhf_harmless", "ethics_commonsense", "ethics_deontology", "ethics_justice",
-                                     "ethics_virtue", "ethics_utilitarianism", "moralchoice", "moral_stories"],
-          verify=False)  # fmt: skip
+    build(other, DEMO_SOURCES, only=list(BUILDERS), verify=False)
     (other / "README.md").write_text((other / "README.md").read_text() + "\nAnother build.\n")
     scores = demo_results / "scores" / "length.parquet"
     done = social_rm("evaluate", "--dataset", other, "--scores", scores, "--out", tmp_path / "r.json")

@@ -4,9 +4,9 @@ import re
 
 import numpy as np
 import pytest
-from social_rm.dataset_builders import bbq
 
 from social_rm.data import PAIR_COLUMNS
+from social_rm.dataset_builders import bbq
 
 COLUMNS = PAIR_COLUMNS  # the metric's text inputs, in the order the rows below give them
 

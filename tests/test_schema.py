@@ -2,6 +2,7 @@ import copy
 import re
 
 import pytest
+
 from social_rm.dataset_builders import schema
 
 

@@ -2,6 +2,7 @@ import re
 from dataclasses import replace
 
 import pytest
+
 from social_rm.dataset_builders import bbq
 from social_rm.dataset_builders import sources as src
 

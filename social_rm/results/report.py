@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+from social_rm.dataset_builders.schema import DOMAINS
 from social_rm.errors import SocialRMError
 
 TABLE_FIGURES = {
@@ -62,7 +63,7 @@ def format_table(result: dict, title: str) -> str:
     return "\n".join(lines)
 
 
-DOMAINS = ("bias", "safety", "morality", "ethical_reasoning")
+HEADLINE = ("social_score", "undesirable_preference_rate", "over_caution_rate", "bias_skew")  # the board's figures
 
 
 def model_license(model: dict) -> str:
@@ -85,7 +86,7 @@ def leaderboard_rows(documents: list[dict]) -> list[dict]:
         row = {"model": model_name(document), "kind": document.get("model", {}).get("kind", ""),
                "license": model_license(document.get("model", {})), "pairs": results.get("n_pairs"),
                "dataset": str(dataset.get("fingerprint", ""))[:12]}  # fmt: skip
-        for figure in ("social_score", "undesirable_preference_rate", "over_caution_rate", "bias_skew"):
+        for figure in HEADLINE:
             row[figure] = results.get(figure)
             row[f"{figure} (95% CI)"] = cell(results, figure)
         for domain in DOMAINS:
@@ -197,8 +198,7 @@ def render_html(documents: list[dict], comparison: dict | None = None) -> str:
     from social_rm.results import plots
 
     rows = leaderboard_rows(documents)
-    columns = ["model", "kind", "license", "pairs", "dataset", "social_score", "undesirable_preference_rate", "over_caution_rate", "bias_skew",
-               *(f"{d} accuracy" for d in DOMAINS)]  # fmt: skip
+    columns = ["model", "kind", "license", "pairs", "dataset", *HEADLINE, *(f"{d} accuracy" for d in DOMAINS)]
 
     def td(row, column):
         if column in ("model", "kind", "license", "pairs", "dataset"):
