@@ -7,7 +7,6 @@ figure, including the item-level BBQ scores and the per-category breakdown, is c
 """
 
 import argparse
-import importlib.util
 import resource
 import time
 from pathlib import Path
@@ -50,9 +49,7 @@ def main() -> None:
     parser.add_argument("--through-evaluate", action="store_true", help="time evaluate.load(...).compute too")
     args = parser.parse_args()
 
-    spec = importlib.util.spec_from_file_location("social_rm_metric", REPO / "metric/social_rm/social_rm.py")
-    metric = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(metric)
+    from social_rm.metric import statistics as metric
     data = synthetic_pairs(args.pairs)
     n_items = len(set(data["group_id"]))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

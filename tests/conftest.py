@@ -95,15 +95,12 @@ def metric():
 
 @pytest.fixture(scope="session")
 def metric_module():
-    """metric/social_rm/social_rm.py imported as a plain module, for its pure functions."""
-    import importlib.util
+    """The metric's statistics and comparison modules (metric/social_rm/), for their pure functions."""
+    from types import SimpleNamespace
 
-    from social_rm.metric import SCRIPT
+    from social_rm.metric import comparison, statistics
 
-    spec = importlib.util.spec_from_file_location("social_rm_metric", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return SimpleNamespace(**{**vars(statistics), **vars(comparison)})
 
 
 @pytest.fixture(scope="session")

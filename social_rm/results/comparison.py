@@ -1,6 +1,6 @@
 """Paired comparisons of models scored on the same social-pairs: differences with paired-bootstrap intervals and
 p-values, rank intervals, and the best model per domain (`social-rm compare`). The statistics are the metric
-module's `compare_social_rm`; this module checks the scores files, names the models and writes the table.
+module's `compare_social_rm` (metric/social_rm/comparison.py); this module checks the scores files, names the models and writes the table.
 
     social-rm compare --dataset out/social-pairs --scores a.parquet b.parquet --out compare.json
 """
@@ -25,7 +25,7 @@ def model_names(named: list[tuple[Path, Scores]]) -> list[str]:
 
 def compare(ds: datasets.Dataset, ref: DatasetRef, files: list[Path], n_bootstrap: int = 1000, seed: int = 0) -> dict:
     """The comparison of the models in the scores `files`, all scored on `ref` (another revision is refused)."""
-    from social_rm.metric import social_rm as core
+    from social_rm.metric.comparison import compare_social_rm
     from social_rm.results.scores import read_scores
 
     named = [(Path(f), read_scores(f)) for f in files]
@@ -36,7 +36,7 @@ def compare(ds: datasets.Dataset, ref: DatasetRef, files: list[Path], n_bootstra
     if len(aligned) < 2:
         raise SocialRMError(f"compare needs two or more scores files (got {len(aligned)})")
     try:
-        result = core.compare_social_rm(aligned, n_bootstrap=n_bootstrap, seed=seed, **columns(ds))
+        result = compare_social_rm(aligned, n_bootstrap=n_bootstrap, seed=seed, **columns(ds))
     except ValueError as error:
         raise MetricInputError(str(error)) from None
     result["dataset"] = ref.to_dict()
