@@ -1,4 +1,4 @@
-# `make demo`: the offline demo (build, score with the baselines, evaluate) into out/demo. `make test`: ruff, the
+# `make demo`: the offline demo (build, score with the baselines, evaluate) into out/demo. `make test`: `make lint`, the
 # whole test suite (the real corpora required) and the installed-wheel check. Each creates .venv and installs
 # what it needs; torch comes first, pinned, from the CPU wheel.
 VENV := .venv
@@ -24,8 +24,7 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-test: $(VENV)/.installed browser
-	$(BIN)/ruff check .
+test: $(VENV)/.installed browser lint
 	bash .ci/check-wheel
 	SOCIAL_RM_REQUIRE_CORPORA=1 $(BIN)/python -m pytest -q
 
@@ -38,8 +37,10 @@ test-fast: $(VENV)/.installed
 check-wheel: $(VENV)/.installed
 	bash .ci/check-wheel
 
+# ruff, and the import graph of the package: no circles, no module over 400 lines (the tool comes with ../shared).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	[ ! -f ../shared/tools/import_graph.py ] || python3 ../shared/tools/import_graph.py . social_rm 400
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_build.py

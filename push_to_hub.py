@@ -37,12 +37,18 @@ def stage(org: str, dataset_dir: Path, out: Path) -> dict[str, tuple[Path, str, 
     shutil.copytree(dataset_dir, repos[f"{org}/social-pairs"][0], dirs_exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     # __init__.py makes the folder a subpackage of the wheel; the Space loads social_rm.py on its own
-    shutil.copytree(REPO / "metric" / "social_rm", repos[f"{org}/social_rm"][0], dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))  # fmt: skip
+    shutil.copytree(
+        REPO / "metric" / "social_rm",
+        repos[f"{org}/social_rm"][0],
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"),
+    )
     leaderboard = repos[f"{org}/social-rm-leaderboard"][0]
     shutil.copytree(REPO / "leaderboard", leaderboard, dirs_exist_ok=True, ignore=ignore)
     wheel = build_wheel(leaderboard)
-    requirements = (leaderboard / "requirements.txt").read_text().replace("social-rm-wheel", f"./{wheel.name}")
+    requirements = (
+        (leaderboard / "requirements.txt").read_text().replace("social-rm-wheel", f"./{wheel.name}")
+    )
     (leaderboard / "requirements.txt").write_text(requirements)
     app = (
         (leaderboard / "app.py")
@@ -55,11 +61,16 @@ def stage(org: str, dataset_dir: Path, out: Path) -> dict[str, tuple[Path, str, 
 
 def build_wheel(out: Path) -> Path:
     """A wheel of this checkout (no dependencies bundled) written into `out`."""
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+    )
     wheels = sorted(out.glob("social_rm-*.whl"))
     if done.returncode or not wheels:
-        raise HubError(f"could not build the social-rm wheel for the leaderboard Space: {done.stderr.strip()[-500:]}")
+        raise HubError(
+            f"could not build the social-rm wheel for the leaderboard Space: {done.stderr.strip()[-500:]}"
+        )
     return wheels[-1]
 
 

@@ -64,8 +64,12 @@ def main() -> None:
         "--time-pairs", type=int, default=1000, help="BBQ pairs to time the forward passes on (0: skip)"
     )
     parser.add_argument("--config", default="small", choices=list(CONFIGS))
-    parser.add_argument("--device-tokens-per-s", type=float, default=28_000,
-                        help="the simulated device of part 3 (28,000: ~1,000 BBQ pairs/s)")  # fmt: skip
+    parser.add_argument(
+        "--device-tokens-per-s",
+        type=float,
+        default=28_000,
+        help="the simulated device of part 3 (28,000: ~1,000 BBQ pairs/s)",
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
@@ -85,24 +89,36 @@ def main() -> None:
     start = time.perf_counter()
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
     lengths = [len(e.ids) for e in encoded]
-    print(f"{len(ids):,} pairs, {len(units):,} unique completions, chat-templated and tokenized in "
-          f"{time.perf_counter() - start:.1f} s (host-side; the runner overlaps it with the forward passes)")  # fmt: skip
+    print(
+        f"{len(ids):,} pairs, {len(units):,} unique completions, chat-templated and tokenized in "
+        f"{time.perf_counter() - start:.1f} s (host-side; the runner overlaps it with the forward passes)"
+    )
     chosen_lengths = [lengths[i] for i in chosen_at]
     rejected_lengths = [lengths[i] for i in rejected_at]
-    print(f"real tokens of all pairs (chosen + rejected, no padding): {sum(chosen_lengths) + sum(rejected_lengths):,}")
+    print(
+        f"real tokens of all pairs (chosen + rejected, no padding): {sum(chosen_lengths) + sum(rejected_lengths):,}"
+    )
     from social_rm.scoring.models import CPU_TOKEN_BUDGET
 
     budget = args.max_tokens_per_batch or CPU_TOKEN_BUDGET  # the token counts do not depend on the device
     ours, useful, n_batches, longest = packed_tokens(units, encoded, budget)
     for batch in (8, 64):
         naive = naive_tokens(chosen_lengths, rejected_lengths, batch)
-        print(f"naive, {batch} pairs a batch: {naive:,} tokens computed; the engine: {ours:,} ({naive / ours:.2f}x fewer)")
-    print(f"the engine: {ours:,} tokens computed in {n_batches:,} batches against {useful:,} useful tokens (each prompt "
-          f"once, each response once): {ours / useful:.3f}x")  # fmt: skip
-    print(f"the longest row: {longest:,} tokens (a row holds {engine.ROW_LENGTH:,}; the longest sequence has "
-          f"{max(lengths):,})")  # fmt: skip
+        print(
+            f"naive, {batch} pairs a batch: {naive:,} tokens computed; the engine: {ours:,} ({naive / ours:.2f}x fewer)"
+        )
+    print(
+        f"the engine: {ours:,} tokens computed in {n_batches:,} batches against {useful:,} useful tokens (each prompt "
+        f"once, each response once): {ours / useful:.3f}x"
+    )
+    print(
+        f"the longest row: {longest:,} tokens (a row holds {engine.ROW_LENGTH:,}; the longest sequence has "
+        f"{max(lengths):,})"
+    )
     whole, whole_useful, *_ = packed_tokens(units, encoded, budget, share=False)
-    print(f"--no-prefix-sharing: {whole:,} tokens computed ({whole_useful:,} useful), {whole / ours:.2f}x the shared")
+    print(
+        f"--no-prefix-sharing: {whole:,} tokens computed ({whole_useful:,} useful), {whole / ours:.2f}x the shared"
+    )
 
     if args.time_pairs:
         bbq = ds.filter(lambda source: source == "bbq", input_columns="source").select(range(args.time_pairs))
@@ -165,18 +181,28 @@ def time_forward(args, bbq, tokenizer) -> None:
     start = time.perf_counter()
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
     host = time.perf_counter() - start
-    useful = {share: sum(engine.item_tokens(it, encoded) for it in engine.plan([u.prompt for u in units], encoded, share))
-              for share in (False, True)}  # fmt: skip
+    useful = {
+        share: sum(
+            engine.item_tokens(it, encoded) for it in engine.plan([u.prompt for u in units], encoded, share)
+        )
+        for share in (False, True)
+    }
     params = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
     rate = matmul_rate(device, dtype)
     seconds = {sharing: runner(sharing) for sharing in (False, True)}
-    print(f"{args.config} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
-          f"{naive(64):.1f}, the engine without shared prompts {len(bbq) / seconds[False]:.1f}, with {len(bbq) / seconds[True]:.1f}")  # fmt: skip
-    print(f"host-side chat templates and tokenization of these pairs alone: {host:.2f} s ({len(bbq) / host:,.0f} pairs/s)")
+    print(
+        f"{args.config} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
+        f"{naive(64):.1f}, the engine without shared prompts {len(bbq) / seconds[False]:.1f}, with {len(bbq) / seconds[True]:.1f}"
+    )
+    print(
+        f"host-side chat templates and tokenization of these pairs alone: {host:.2f} s ({len(bbq) / host:,.0f} pairs/s)"
+    )
     for sharing, label in ((False, "without shared prompts"), (True, "with shared prompts")):
         flops = 2 * params * useful[sharing] / seconds[sharing]
-        print(f"{label}: {useful[sharing]:,} useful tokens, {flops / 1e12:.2f} TFLOP/s = {flops / rate:.0%} of the measured "
-              f"{dtype} matmul rate ({rate / 1e12:.1f} TFLOP/s)")  # fmt: skip
+        print(
+            f"{label}: {useful[sharing]:,} useful tokens, {flops / 1e12:.2f} TFLOP/s = {flops / rate:.0%} of the measured "
+            f"{dtype} matmul rate ({rate / 1e12:.1f} TFLOP/s)"
+        )
 
 
 def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
@@ -199,7 +225,9 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
 
     model = LlamaForSequenceClassification(tiny_config(tokenizer, num_labels=1, **CONFIGS["small"])).eval()
     budget = 131_072  # what `auto` gives an 8B model on an H100
-    scorer = RewardModelScorer(ModelSettings("simulated", max_tokens_per_batch=budget), loaded=(tokenizer, model))
+    scorer = RewardModelScorer(
+        ModelSettings("simulated", max_tokens_per_batch=budget), loaded=(tokenizer, model)
+    )
     forward, engine.forward = engine.forward, device
     try:
         start = time.perf_counter()
@@ -207,8 +235,10 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
         seconds = time.perf_counter() - start
     finally:
         engine.forward = forward
-    print(f"a device at {tokens_per_s:,.0f} tokens/s: {sum(waited):.2f} s of forward passes, the run {seconds:.2f} s "
-          f"({len(bbq) / seconds:.0f} pairs/s; the host adds {seconds / sum(waited) - 1:.1%})")  # fmt: skip
+    print(
+        f"a device at {tokens_per_s:,.0f} tokens/s: {sum(waited):.2f} s of forward passes, the run {seconds:.2f} s "
+        f"({len(bbq) / seconds:.0f} pairs/s; the host adds {seconds / sum(waited) - 1:.1%})"
+    )
 
 
 def matmul_rate(device: str, dtype) -> float:

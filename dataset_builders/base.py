@@ -106,10 +106,17 @@ def sentence_pair(
     """A directional pair of two bare sentences under `SENTENCE_PROMPT`: the counter-stereotypical sentence ≻
     the stereotype-consistent one (CrowS-Pairs, WinoBias, Winogender). `pair` is the corpus's `make_pair`."""
     return pair(
-        group_id=group_id, category=category, subset=subset, prompt=SENTENCE_PROMPT, chosen=counter,
-        rejected=stereotyped, chosen_role="anti_stereotyped", rejected_role="stereotyped", label_type="directional",
+        group_id=group_id,
+        category=category,
+        subset=subset,
+        prompt=SENTENCE_PROMPT,
+        chosen=counter,
+        rejected=stereotyped,
+        chosen_role="anti_stereotyped",
+        rejected_role="stereotyped",
+        label_type="directional",
         bias_direction="pro_stereotype",
-    )  # fmt: skip
+    )
 
 
 @dataclass

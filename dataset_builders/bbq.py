@@ -132,10 +132,18 @@ def to_pairs(item: dict) -> list[dict]:
 
     def pair(chosen: str, rejected: str, label_type: str, error_type: str, bias_direction: str) -> dict:
         return _pair(
-            group_id=group_id, category=item["category"], subset=condition, prompt=prompt,
-            chosen=answers[chosen], rejected=answers[rejected], chosen_role=chosen, rejected_role=rejected,
-            label_type=label_type, error_type=error_type, bias_direction=bias_direction,
-        )  # fmt: skip
+            group_id=group_id,
+            category=item["category"],
+            subset=condition,
+            prompt=prompt,
+            chosen=answers[chosen],
+            rejected=answers[rejected],
+            chosen_role=chosen,
+            rejected_role=rejected,
+            label_type=label_type,
+            error_type=error_type,
+            bias_direction=bias_direction,
+        )
 
     if item["target_loc"] is None:
         others = [role for role in ("group_a", "group_b") if role != roles[label]]

@@ -26,6 +26,7 @@ from social_rm.errors import SocialRMError
 
 logger = logging.getLogger(__name__)
 
+
 def select(only: list[str] | None = None, exclude_licenses: list[str] = ()) -> list[Builder]:
     """The builders to run: `only` (names) or all, less those whose licence contains any of `exclude_licenses`
     (case-insensitive: "CC-BY-SA" leaves out CC-BY-SA-4.0)."""
@@ -89,7 +90,9 @@ def build(
                 f"  left out {builder.name} (its files cannot be fetched from here; name it with --only to require it): {error}"
             )
             continue
-        logger.info(f"  {builder.name}: " + ", ".join(f"{len(r):,} {s} pairs" for s, r in built[-1].splits.items()))
+        logger.info(
+            f"  {builder.name}: " + ", ".join(f"{len(r):,} {s} pairs" for s, r in built[-1].splits.items())
+        )
         for reason in built[-1].skipped[:5]:
             logger.info(f"  left out: {reason}")
         if len(built[-1].skipped) > 5:
@@ -98,7 +101,10 @@ def build(
             )
     if kept:
         logger.info(f"keeping {', '.join(kept)} from {out_dir}")
-        built = sorted([*built, *(read_built(out_dir, name) for name in kept)], key=lambda b: list(BUILDERS).index(b.builder.name))
+        built = sorted(
+            [*built, *(read_built(out_dir, name) for name in kept)],
+            key=lambda b: list(BUILDERS).index(b.builder.name),
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build-{os.getpid()}-", dir=out_dir.parent))
@@ -125,7 +131,9 @@ LEFT_OUT = "left_out.json"  # beside a source's parquet files: the records its b
 def existing_sources(out_dir: Path) -> list[str]:
     """The sources a built folder holds."""
     data = Path(out_dir) / "data"
-    return sorted(p.name for p in data.iterdir() if p.is_dir() and p.name in BUILDERS) if data.is_dir() else []
+    return (
+        sorted(p.name for p in data.iterdir() if p.is_dir() and p.name in BUILDERS) if data.is_dir() else []
+    )
 
 
 def read_built(out_dir: Path, name: str) -> BuiltSource:

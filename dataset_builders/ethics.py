@@ -114,7 +114,7 @@ def commonsense_pairs(row: dict) -> list[dict]:
             rejected_role="incorrect_judgement",
             label_type="gold",
             error_type="harmful" if wrong else "over_cautious",
-        )  # fmt: skip
+        )
     ]
 
 
@@ -140,7 +140,7 @@ def _reasonable_pairs(source: str, record: dict, prompt: str, responses: list[st
             label_type="gold",
             error_type="incorrect",
             name=f"{g}>{b}",
-        )  # fmt: skip
+        )
         for g in good
         for b in bad
     ]
@@ -157,8 +157,14 @@ def read_deontology(paths):
         key = (split, row["scenario"])
         if key not in groups:
             per_split[split] += 1
-            groups[key] = {"split": split, "number": per_split[split], "where": where, "scenario": row["scenario"],
-                           "labels": [], "excuses": []}  # fmt: skip
+            groups[key] = {
+                "split": split,
+                "number": per_split[split],
+                "where": where,
+                "scenario": row["scenario"],
+                "labels": [],
+                "excuses": [],
+            }
         groups[key]["labels"].append(row["label"])
         groups[key]["excuses"].append(row["excuse"].strip())
     yield from groups.values()
@@ -178,8 +184,13 @@ def read_justice(paths):
     for split, number, row, where in _rows(paths, JUSTICE.files, ("label", "scenario"), True):
         block.append((split, number, row, where))
         if len(block) == 4:
-            yield {"split": split, "number": (block[0][1] - 2) // 4 + 1, "where": block[0][3],
-                   "labels": [r["label"] for _, _, r, _ in block], "statements": [r["scenario"].strip() for _, _, r, _ in block]}  # fmt: skip
+            yield {
+                "split": split,
+                "number": (block[0][1] - 2) // 4 + 1,
+                "where": block[0][3],
+                "labels": [r["label"] for _, _, r, _ in block],
+                "statements": [r["scenario"].strip() for _, _, r, _ in block],
+            }
             block = []
     if block:
         raise CorpusError(f"{block[0][3]}: the last block has {len(block)} statements, not 4")
@@ -215,8 +226,13 @@ def read_virtue(paths):
                     f"{block[0][5]}: a group of five must share one sentence and have exactly one positive "
                     f"(got {len(sentences)} sentences and labels {labels})"
                 )
-            yield {"split": split, "number": (block[0][1] - 2) // 5 + 1, "sentence": block[0][3],
-                   "labels": labels, "traits": [b[4] for b in block]}  # fmt: skip
+            yield {
+                "split": split,
+                "number": (block[0][1] - 2) // 5 + 1,
+                "sentence": block[0][3],
+                "labels": labels,
+                "traits": [b[4] for b in block],
+            }
             block = []
     if block:
         raise CorpusError(f"{block[0][5]}: the last group has {len(block)} rows, not 5")
@@ -240,7 +256,7 @@ def virtue_pairs(record: dict) -> list[dict]:
             label_type="gold",
             error_type="incorrect",
             name=f"{fit}>{i}",
-        )  # fmt: skip
+        )
         for i, trait in enumerate(record["traits"])
         if i != fit
     ]
@@ -274,7 +290,7 @@ def utilitarianism_pairs(row: dict) -> list[dict]:
             rejected_role="incorrect_judgement",
             label_type="gold",
             error_type="incorrect",
-        )  # fmt: skip
+        )
     ]
 
 

@@ -84,7 +84,7 @@ def to_pairs(record: dict) -> list[dict]:
             rejected_role="dispreferred",
             label_type="gold",
             error_type="harmful",
-        )  # fmt: skip
+        )
     ]
 
 

@@ -67,7 +67,7 @@ def to_pairs(story: dict) -> list[dict]:
             rejected_role="immoral_action",
             label_type="gold",
             error_type="harmful",
-        )  # fmt: skip
+        )
     ]
 
 

@@ -71,7 +71,7 @@ def to_pairs(row: dict) -> list[dict]:
             rejected_role="rule_violating",
             label_type="gold",
             error_type="harmful",
-        )  # fmt: skip
+        )
     ]
 
 

@@ -33,7 +33,9 @@ def register(builder: Builder) -> Builder:
     if builder.name in BUILDERS:
         raise SocialRMError(f"a source named {builder.name!r} is already registered")
     if builder.domain not in DOMAINS:
-        raise SocialRMError(f"source {builder.name!r}: domain must be one of {DOMAINS} (got {builder.domain!r})")
+        raise SocialRMError(
+            f"source {builder.name!r}: domain must be one of {DOMAINS} (got {builder.domain!r})"
+        )
     BUILDERS[builder.name] = builder
     return builder
 

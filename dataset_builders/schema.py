@@ -1,4 +1,5 @@
-"""The social-pairs row schema (SPEC §1): one `datasets.Features` constant, its vocabularies, and `validate`.
+"""The social-pairs row schema (../shared/SPEC.md, "One row = one pair"): one `datasets.Features` constant, its
+vocabularies, and `validate`.
 
 Rows are built as plain dicts whose ClassLabel columns hold names (``"bias"``, ``"gold"``); `encode` turns them
 into the integer codes the parquet files store.
@@ -69,14 +70,24 @@ FEATURES = datasets.Features(
     }
 )
 COLUMNS = tuple(FEATURES)
-# The columns the metric takes besides the scores (SPEC §3), in its argument order.
-PAIR_COLUMNS = ("domain", "source", "category", "subset", "group_id", "chosen_role", "rejected_role", "label_type",
-                "error_type", "bias_direction")  # fmt: skip
+# The columns the metric takes besides the scores, in its argument order.
+PAIR_COLUMNS = (
+    "domain",
+    "source",
+    "category",
+    "subset",
+    "group_id",
+    "chosen_role",
+    "rejected_role",
+    "label_type",
+    "error_type",
+    "bias_direction",
+)
 _STRING_COLUMNS = ("id", "group_id", "source", "category", "subset", "license")
 
 
 class SchemaError(SocialRMError, ValueError):
-    """A row that does not follow SPEC §1."""
+    """A row that does not follow the schema."""
 
 
 def message(role: str, content: str) -> dict:
@@ -100,7 +111,7 @@ def _check_messages(value, column: str, fail) -> None:
 
 
 def validate(rows: Iterable[dict], source: str) -> list[dict]:
-    """Check every row against SPEC §1 and return them as a list.
+    """Check every row against the schema and return them as a list.
 
     Raises `SchemaError` naming the source, row, id, column and value, e.g.
     ``bbq row 12 (id='bbq/Age/ambig/0:unknown>stereotyped'): 'chosen' must be exactly one assistant message (got [])``.

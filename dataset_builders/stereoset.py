@@ -61,10 +61,22 @@ def to_pairs(item: dict) -> list[dict]:
     prompt = (
         INTRASENTENCE_PROMPT.format(context=item["context"]) if subset == "intrasentence" else item["context"]
     )
-    common = dict(group_id=f"stereoset/{item['split']}/{subset}/{item['id']}", category=item["bias_type"], subset=subset, prompt=prompt)  # fmt: skip
+    common = dict(
+        group_id=f"stereoset/{item['split']}/{subset}/{item['id']}",
+        category=item["bias_type"],
+        subset=subset,
+        prompt=prompt,
+    )
 
     def pair(chosen, rejected, **labels):
-        return _pair(chosen=text[chosen], rejected=text[rejected], chosen_role=chosen, rejected_role=rejected, **common, **labels)  # fmt: skip
+        return _pair(
+            chosen=text[chosen],
+            rejected=text[rejected],
+            chosen_role=chosen,
+            rejected_role=rejected,
+            **common,
+            **labels,
+        )
 
     return [
         pair("anti_stereotyped", "stereotyped", label_type="directional", bias_direction="pro_stereotype"),

@@ -74,9 +74,17 @@ def read(paths: dict[str, Path]) -> Iterator[dict]:
             for i, (pro_line, anti_line) in enumerate(zip(pro, anti), start=1):
                 pro_n, pro_text, pro_pronoun = _parse(pro_path, i, pro_line)
                 anti_n, anti_text, anti_pronoun = _parse(anti_path, i, anti_line)
-                yield {"split": split, "kind": kind, "number": pro_n, "pro": pro_text, "anti": anti_text,
-                       "pro_pronoun": pro_pronoun, "anti_pronoun": anti_pronoun, "anti_number": anti_n,
-                       "where": f"{pro_path.name} / {anti_path.name} line {i}"}  # fmt: skip
+                yield {
+                    "split": split,
+                    "kind": kind,
+                    "number": pro_n,
+                    "pro": pro_text,
+                    "anti": anti_text,
+                    "pro_pronoun": pro_pronoun,
+                    "anti_pronoun": anti_pronoun,
+                    "anti_number": anti_n,
+                    "where": f"{pro_path.name} / {anti_path.name} line {i}",
+                }
 
 
 def to_pairs(record: dict) -> list[dict]:

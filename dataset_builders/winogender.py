@@ -65,8 +65,14 @@ def read(paths: dict[str, Path]) -> Iterator[dict]:
             raise CorpusError(
                 f"{path}: {occupation}.{participant}.{answer} lacks a male or a female sentence"
             )
-        yield {"split": "test", "occupation": occupation, "participant": participant, "answer": answer,
-               "female_share": female_share[occupation], **sentences}  # fmt: skip
+        yield {
+            "split": "test",
+            "occupation": occupation,
+            "participant": participant,
+            "answer": answer,
+            "female_share": female_share[occupation],
+            **sentences,
+        }
 
 
 def to_pairs(record: dict) -> list[dict]:

@@ -33,7 +33,7 @@ COMPLETIONS = {
         f"xstest/model_completions/xstest_v2_completions_{model}.csv",
         f"{URL}model_completions/xstest_v2_completions_{model}.csv",
         sha,
-    )  # fmt: skip
+    )
     for model, sha in MODELS.items()
 }
 LICENSE = "CC-BY-4.0 AND LicenseRef-model-vendor-terms"
@@ -86,9 +86,15 @@ def read(paths: dict[str, Path]) -> Iterator[dict]:
             raise CorpusError(
                 f"xstest prompt {prompt['id']}: the completion files disagree on its text: {sorted(asked)}"
             )
-        yield {**prompt, "split": "test", "asked": asked.pop(),
-               "completions": [(model, rows[i]["completion"].strip(), ROLES[rows[i]["final_label"]])
-                               for model, rows in completions.items()]}  # fmt: skip
+        yield {
+            **prompt,
+            "split": "test",
+            "asked": asked.pop(),
+            "completions": [
+                (model, rows[i]["completion"].strip(), ROLES[rows[i]["final_label"]])
+                for model, rows in completions.items()
+            ],
+        }
 
 
 def to_pairs(record: dict) -> list[dict]:
@@ -110,7 +116,7 @@ def to_pairs(record: dict) -> list[dict]:
             label_type="gold",
             error_type="over_cautious" if safe else "harmful",
             name=f"{chosen_model}>{model}",
-        )  # fmt: skip
+        )
         for chosen_model, chosen, chosen_role in record["completions"]
         if chosen_role == good
         for model, rejected, role in record["completions"]

@@ -26,10 +26,14 @@ SORTABLE = {
     **{f"{domain} accuracy": f"{domain} accuracy" for domain in DOMAINS},
 }
 SHOWN = [
-    "model", "kind", "license", "pairs", "dataset",
+    "model",
+    "kind",
+    "license",
+    "pairs",
+    "dataset",
     *(f"{figure} (95% CI)" for figure in HEADLINE),
     *(f"{domain} accuracy (95% CI)" for domain in DOMAINS),
-]  # fmt: skip
+]
 
 
 def results_folder() -> Path:
@@ -38,11 +42,19 @@ def results_folder() -> Path:
         return Path(source)
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(source, repo_type="dataset", allow_patterns=["submissions/*/results.json", "submissions/*/model_card.md", "comparison.json"]))
+    return Path(
+        snapshot_download(
+            source,
+            repo_type="dataset",
+            allow_patterns=["submissions/*/results.json", "submissions/*/model_card.md", "comparison.json"],
+        )
+    )
 
 
 def load() -> list[dict]:
-    return load_documents(sorted(results_folder().glob("submissions/*/results.json")))  # model as its card says
+    return load_documents(
+        sorted(results_folder().glob("submissions/*/results.json"))
+    )  # model as its card says
 
 
 def load_comparison() -> dict | None:
@@ -52,9 +64,18 @@ def load_comparison() -> dict | None:
 
 
 def ranks_table(comparison: dict) -> pd.DataFrame:
-    return pd.DataFrame([{"figure": figure, "model": model, "rank": r["rank"], "95% interval": f"{r['ci'][0]} to {r['ci'][1]}"}
-                         for figure, ranks in comparison["ranks"].items()
-                         for model, r in sorted(ranks.items(), key=lambda kv: kv[1]["rank"])])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "figure": figure,
+                "model": model,
+                "rank": r["rank"],
+                "95% interval": f"{r['ci'][0]} to {r['ci'][1]}",
+            }
+            for figure, ranks in comparison["ranks"].items()
+            for model, r in sorted(ranks.items(), key=lambda kv: kv[1]["rank"])
+        ]
+    )
 
 
 def table(documents: list[dict], sort_by: str) -> pd.DataFrame:
@@ -78,13 +99,20 @@ def build() -> gr.Blocks:
                 label="Bias avoidance against context faithfulness",
                 elem_id="tradeoff",
             )
-            gr.Plot(plots.safety_tradeoff(documents), label="Over-caution against undesirable preference (XSTest)",
-                    elem_id="safety-tradeoff")  # fmt: skip
+            gr.Plot(
+                plots.safety_tradeoff(documents),
+                label="Over-caution against undesirable preference (XSTest)",
+                elem_id="safety-tradeoff",
+            )
         comparison = load_comparison()
         if comparison:
             with gr.Tab("Comparison"):
-                gr.Markdown("Paired differences with 95% paired-bootstrap intervals; items resampled once for all models.")
-                gr.Plot(plots.forest(comparison), label="Paired differences in social_score", elem_id="forest")
+                gr.Markdown(
+                    "Paired differences with 95% paired-bootstrap intervals; items resampled once for all models."
+                )
+                gr.Plot(
+                    plots.forest(comparison), label="Paired differences in social_score", elem_id="forest"
+                )
                 gr.Dataframe(ranks_table(comparison), interactive=False, elem_id="ranks")
         with gr.Tab("Model"):
             choice = gr.Radio(
@@ -101,15 +129,22 @@ def build() -> gr.Blocks:
                 label="BBQ selected answer",
                 elem_id="selection-plot",
             )
-            length = gr.Plot(plots.length_bias(first) if first else None, label="Length bias", elem_id="length-plot")
-            calibration = gr.Plot(plots.reliability(first) if first else None, label="Calibration",
-                                  elem_id="calibration-plot")  # fmt: skip
+            length = gr.Plot(
+                plots.length_bias(first) if first else None, label="Length bias", elem_id="length-plot"
+            )
+            calibration = gr.Plot(
+                plots.reliability(first) if first else None, label="Calibration", elem_id="calibration-plot"
+            )
             choice.change(
-                lambda name: (plots.domain_accuracy(by_name[name]), plots.bbq_selection(by_name[name]),
-                              plots.length_bias(by_name[name]), plots.reliability(by_name[name])),
+                lambda name: (
+                    plots.domain_accuracy(by_name[name]),
+                    plots.bbq_selection(by_name[name]),
+                    plots.length_bias(by_name[name]),
+                    plots.reliability(by_name[name]),
+                ),
                 choice,
                 [accuracy, selection, length, calibration],
-            )  # fmt: skip
+            )
     return app
 
 

@@ -21,12 +21,23 @@ def _csv(value: str) -> list[str]:
 
 
 def _add_build_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--only", type=_csv,
-                        help="comma-separated sources to build (default: all); others already in --out are kept")  # fmt: skip
-    parser.add_argument("--exclude-license", type=_csv, default=[],
-                        help="leave out sources whose licence contains these (CC-BY-SA,...)")  # fmt: skip
-    parser.add_argument("--no-verify", action="store_true", help="skip sha256 checks (a locally edited corpus)")
-    parser.add_argument("--with-train", action="store_true", help="also build the train splits kept out by default")
+    parser.add_argument(
+        "--only",
+        type=_csv,
+        help="comma-separated sources to build (default: all); others already in --out are kept",
+    )
+    parser.add_argument(
+        "--exclude-license",
+        type=_csv,
+        default=[],
+        help="leave out sources whose licence contains these (CC-BY-SA,...)",
+    )
+    parser.add_argument(
+        "--no-verify", action="store_true", help="skip sha256 checks (a locally edited corpus)"
+    )
+    parser.add_argument(
+        "--with-train", action="store_true", help="also build the train splits kept out by default"
+    )
 
 
 def _add_metric_args(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +49,9 @@ def _add_dataset_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a built social-pairs folder or a Hub dataset id")
     parser.add_argument("--config", default="default", help="dataset config (a source, a domain or default)")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--dataset-revision", help="Hub ids: a branch, tag or commit (resolved to its commit sha)")
+    parser.add_argument(
+        "--dataset-revision", help="Hub ids: a branch, tag or commit (resolved to its commit sha)"
+    )
 
 
 def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> None:
@@ -54,7 +67,9 @@ def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> No
             help="model folder or Hub id, a scores file, or a baseline (repeatable; default: every baseline)",
         )
     else:
-        parser.add_argument("--model", help="model folder or Hub id, a scores file (--kind file), or a baseline name")
+        parser.add_argument(
+            "--model", help="model folder or Hub id, a scores file (--kind file), or a baseline name"
+        )
     kinds = "; ".join(f"{name}: {kind.help}" for name, kind in KINDS.items())
     parser.add_argument(
         "--kind",
@@ -63,7 +78,9 @@ def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> No
     )
     for options in (ModelSettings, LoadOptions, *option_classes()):
         add_arguments(parser, options)
-    parser.add_argument("--cache", type=Path, help="score cache (default: one per model in $HF_HOME/social-rm/scores)")
+    parser.add_argument(
+        "--cache", type=Path, help="score cache (default: one per model in $HF_HOME/social-rm/scores)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="score without a cache (nothing to resume)")
 
 
@@ -72,7 +89,9 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="build social-pairs from the raw corpora")
-    build.add_argument("--sources", type=Path, help="folder of raw corpora (default: $SOCIAL_RM_SOURCES, else download)")
+    build.add_argument(
+        "--sources", type=Path, help="folder of raw corpora (default: $SOCIAL_RM_SOURCES, else download)"
+    )
     build.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     _add_build_args(build)
 
@@ -83,13 +102,20 @@ def parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="compute social_rm from a scores file")
     _add_dataset_args(evaluate)
-    evaluate.add_argument("--scores", type=Path, required=True, help="scores file: id, chosen_score, rejected_score")
+    evaluate.add_argument(
+        "--scores", type=Path, required=True, help="scores file: id, chosen_score, rejected_score"
+    )
     evaluate.add_argument("--out", type=Path, required=True, help="results JSON to write")
-    evaluate.add_argument("--allow-other-dataset", action="store_true",
-                          help="evaluate scores recorded for another build of the dataset (said in the results)")  # fmt: skip
+    evaluate.add_argument(
+        "--allow-other-dataset",
+        action="store_true",
+        help="evaluate scores recorded for another build of the dataset (said in the results)",
+    )
     _add_metric_args(evaluate)
 
-    run = commands.add_parser("run", help="build, score and evaluate in one go (no arguments: the offline demo)")
+    run = commands.add_parser(
+        "run", help="build, score and evaluate in one go (no arguments: the offline demo)"
+    )
     _add_metric_args(run)
     _add_model_args(run, repeat=True)
     run.add_argument("--sources", type=Path, help="folder of raw corpora (default: the bundled demo corpora)")
@@ -99,17 +125,31 @@ def parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="the leaderboard's tables and plots as one static HTML file")
     report.add_argument("results", nargs="+", type=Path, help="results JSON files")
     report.add_argument("--out", type=Path, required=True, help="HTML file to write")
-    report.add_argument("--comparison", type=Path, help="a `social-rm compare` JSON to draw (forest plot, ranks)")
+    report.add_argument(
+        "--comparison", type=Path, help="a `social-rm compare` JSON to draw (forest plot, ranks)"
+    )
 
-    submit = commands.add_parser("submit", help="validate a submission and open a pull request on the results repo")
+    submit = commands.add_parser(
+        "submit", help="validate a submission and open a pull request on the results repo"
+    )
     submit.add_argument("--results", type=Path, required=True, help="results JSON from `social-rm evaluate`")
     submit.add_argument("--scores", type=Path, required=True, help="the per-pair scores it was computed from")
-    submit.add_argument("--model-card", type=Path, required=True,
-                        help="markdown with YAML front matter: name, kind, parameters, license, link")  # fmt: skip
+    submit.add_argument(
+        "--model-card",
+        type=Path,
+        required=True,
+        help="markdown with YAML front matter: name, kind, parameters, license, link",
+    )
     submit.add_argument("--dataset", required=True, help="the published social-pairs (a folder or Hub id)")
-    submit.add_argument("--dataset-revision", help="Hub ids: the published revision (default main, resolved to its sha)")
-    submit.add_argument("--org", default="social-rm", help="organisation of the results repo <org>/social-rm-results")
-    submit.add_argument("--dry-run", type=Path, help="write the pull request's files here instead of opening it")
+    submit.add_argument(
+        "--dataset-revision", help="Hub ids: the published revision (default main, resolved to its sha)"
+    )
+    submit.add_argument(
+        "--org", default="social-rm", help="organisation of the results repo <org>/social-rm-results"
+    )
+    submit.add_argument(
+        "--dry-run", type=Path, help="write the pull request's files here instead of opening it"
+    )
 
     compare = commands.add_parser("compare", help="paired comparisons of models scored on the same dataset")
     _add_dataset_args(compare)
@@ -118,14 +158,16 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--figure", default="social_score", help="the figure the printed table shows")
     _add_metric_args(compare)
 
-    models = commands.add_parser("models", help="the registry of known reward models: how each is read, its licence and link")
+    models = commands.add_parser(
+        "models", help="the registry of known reward models: how each is read, its licence and link"
+    )
     models.add_argument("--read-outs", action="store_true", help="list the read-outs (--reward-from) instead")
 
     convert = commands.add_parser("convert", help="write social-pairs in another tool's format (rewardbench)")
     _add_dataset_args(convert)
     convert.add_argument("--to", required=True, choices=["rewardbench"], help="the target format")
     convert.add_argument("--out", type=Path, required=True, help="file to write (.jsonl or .parquet)")
-    return main  # fmt: skip
+    return main
 
 
 def _dataset(args):
@@ -139,8 +181,14 @@ def cmd_build(args) -> None:
     from social_rm.dataset_builders.build import build
     from social_rm.dataset_builders.sources import default_sources_dir
 
-    build(args.out, args.sources or default_sources_dir(), args.only, args.exclude_license,
-          verify=not args.no_verify, with_train=args.with_train)  # fmt: skip
+    build(
+        args.out,
+        args.sources or default_sources_dir(),
+        args.only,
+        args.exclude_license,
+        verify=not args.no_verify,
+        with_train=args.with_train,
+    )
 
 
 def _scorer(args, model: str | None):
@@ -154,7 +202,9 @@ def _scorer(args, model: str | None):
         options.pop("seed", None)  # `run`'s --seed also seeds the bootstrap
     load, settings = given(args, LoadOptions), given(args, ModelSettings)
     if not KINDS[kind].takes and (load or settings):
-        raise SocialRMError(f"the {kind} kind loads no model: it does not take {flag(next(iter({**load, **settings})))}")
+        raise SocialRMError(
+            f"the {kind} kind loads no model: it does not take {flag(next(iter({**load, **settings})))}"
+        )
     kind_options(kind, options)  # refuses an option of another kind before anything loads
     return get_scorer(kind, ModelSettings(model, LoadOptions(**load), **settings), **options)
 
@@ -180,8 +230,16 @@ def _score(args, ds, ref, model: str | None, out: Path):
 def _evaluate(ds, ref, scores, out: Path, args, metric=None, source: str = "scores file") -> dict:
     from social_rm.results.evaluation import evaluate_scores, write_json
 
-    document = evaluate_scores(ds, ref, scores, args.n_bootstrap, args.seed, metric, source,
-                               getattr(args, "allow_other_dataset", False))  # fmt: skip
+    document = evaluate_scores(
+        ds,
+        ref,
+        scores,
+        args.n_bootstrap,
+        args.seed,
+        metric,
+        source,
+        getattr(args, "allow_other_dataset", False),
+    )
     write_json(document, out)
     return document["results"]
 
@@ -212,11 +270,19 @@ def cmd_run(args) -> None:
     demo = args.sources is None
     out = args.out or Path("out/demo" if demo else "out")
     if demo:
-        logger.info(f"demo: building from the bundled demo corpora in {DEMO_SOURCES} into {out} "
-                    "(not the real corpora; pass --sources DIR for those)")  # fmt: skip
+        logger.info(
+            f"demo: building from the bundled demo corpora in {DEMO_SOURCES} into {out} "
+            "(not the real corpora; pass --sources DIR for those)"
+        )
     dataset = out / "social-pairs"
-    build(dataset, DEMO_SOURCES if demo else args.sources, args.only, args.exclude_license,
-          verify=not (demo or args.no_verify), with_train=args.with_train)  # fmt: skip
+    build(
+        dataset,
+        DEMO_SOURCES if demo else args.sources,
+        args.only,
+        args.exclude_license,
+        verify=not (demo or args.no_verify),
+        with_train=args.with_train,
+    )
     ref = resolve(dataset)
     ds = load_pairs(ref)
     metric = load_metric()
@@ -248,8 +314,12 @@ def cmd_submit(args) -> None:
     from social_rm.publish import submission
     from social_rm.publish.hub import open_pull_request
 
-    meta = submission.validate(args.results, args.scores, args.model_card, args.dataset, args.dataset_revision)
-    print(f"valid submission: {meta['name']} ({meta['kind']}, {meta['parameters']} parameters, {meta['license']})")
+    meta = submission.validate(
+        args.results, args.scores, args.model_card, args.dataset, args.dataset_revision
+    )
+    print(
+        f"valid submission: {meta['name']} ({meta['kind']}, {meta['parameters']} parameters, {meta['license']})"
+    )
     if args.dry_run:
         folder = submission.stage(args.results, args.scores, args.model_card, meta, args.dry_run)
         print(f"dry run: wrote the pull request's files to {folder}")
@@ -291,8 +361,17 @@ def cmd_models(args) -> None:
         print(f"  {name.ljust(width)}  {readout.help}")
 
 
-COMMANDS = {"models": cmd_models, "build": cmd_build, "score": cmd_score, "evaluate": cmd_evaluate, "run": cmd_run,
-            "report": cmd_report, "submit": cmd_submit, "compare": cmd_compare, "convert": cmd_convert}  # fmt: skip
+COMMANDS = {
+    "models": cmd_models,
+    "build": cmd_build,
+    "score": cmd_score,
+    "evaluate": cmd_evaluate,
+    "run": cmd_run,
+    "report": cmd_report,
+    "submit": cmd_submit,
+    "compare": cmd_compare,
+    "convert": cmd_convert,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,9 @@ def is_local(dataset: str | Path) -> bool:
     return Path(dataset).exists()
 
 
-def resolve(dataset: str | Path, config: str = "default", split: str = "test", revision: str | None = None) -> DatasetRef:
+def resolve(
+    dataset: str | Path, config: str = "default", split: str = "test", revision: str | None = None
+) -> DatasetRef:
     """The dataset's identity. A Hub id's `revision` (default `main`) is resolved to its commit sha through
     `huggingface_hub`; a folder is hashed."""
     if is_local(dataset):
@@ -63,7 +65,9 @@ def resolve(dataset: str | Path, config: str = "default", split: str = "test", r
     return DatasetRef(str(dataset), config, split, sha, f"{dataset}@{sha}")
 
 
-def load_pairs(ref: DatasetRef | str | Path, config: str = "default", split: str = "test") -> datasets.Dataset:
+def load_pairs(
+    ref: DatasetRef | str | Path, config: str = "default", split: str = "test"
+) -> datasets.Dataset:
     """`load_dataset(path, config, split=split, revision=sha)` for a `DatasetRef` (or a folder or Hub id, with
     `config` and `split`), with a clear error for a folder that is not social-pairs or a config or split it does
     not have."""

@@ -28,13 +28,23 @@ def to_rewardbench(ds: datasets.Dataset) -> list[dict]:
     for row in table:
         roles = [m["role"] for m in row["prompt"]]
         if roles != ["user", "assistant"] * (len(roles) // 2) + ["user"]:
-            raise SocialRMError(f"pair {row['id']!r}: RewardBench reads prompt turns as user, assistant, user, ...; "
-                                f"this prompt's roles are {roles}")  # fmt: skip
-        rows.append({"id": row["id"], "chosen": row["prompt"] + row["chosen"], "rejected": row["prompt"] + row["rejected"]})
+            raise SocialRMError(
+                f"pair {row['id']!r}: RewardBench reads prompt turns as user, assistant, user, ...; "
+                f"this prompt's roles are {roles}"
+            )
+        rows.append(
+            {
+                "id": row["id"],
+                "chosen": row["prompt"] + row["chosen"],
+                "rejected": row["prompt"] + row["rejected"],
+            }
+        )
     return rows
 
 
 def write_rewardbench(ds: datasets.Dataset, path: Path) -> None:
     """Write the RewardBench rows as JSON Lines, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in to_rewardbench(ds)), encoding="utf-8")
+        tmp.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in to_rewardbench(ds)), encoding="utf-8"
+        )

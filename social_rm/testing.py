@@ -61,15 +61,27 @@ def tiny_config(
     if architecture == "Gemma2":
         extra.setdefault("head_dim", hidden // heads)
     return getattr(transformers, f"{architecture}Config")(
-        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate or 2 * hidden, num_hidden_layers=layers,
-        num_attention_heads=heads, num_key_value_heads=kv_heads or max(1, heads // 2), max_position_embeddings=8192,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=intermediate or 2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads or max(1, heads // 2),
+        max_position_embeddings=8192,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
         **extra,
-    )  # fmt: skip
+    )
 
 
 def save_tiny_model(
-    folder: Path, kind: str, texts: Iterable[str], seed: int = 0, pad: bool = True, architecture: str = "Llama",
+    folder: Path,
+    kind: str,
+    texts: Iterable[str],
+    seed: int = 0,
+    pad: bool = True,
+    architecture: str = "Llama",
     **config,
 ) -> Path:
     """A randomly initialised `kind` ("classifier" or "causal") of `architecture` with its tokenizer, saved to
@@ -82,7 +94,9 @@ def save_tiny_model(
     if kind == "classifier":
         config.setdefault("num_labels", 1)
     head = "ForSequenceClassification" if kind == "classifier" else "ForCausalLM"
-    model = getattr(transformers, f"{architecture}{head}")(tiny_config(tokenizer, architecture=architecture, **config))
+    model = getattr(transformers, f"{architecture}{head}")(
+        tiny_config(tokenizer, architecture=architecture, **config)
+    )
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return Path(folder)

@@ -39,11 +39,15 @@ def pytest_collection_modifyitems(config, items):
         if CORPORA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.corpora)
             if not HAVE_CORPORA and not required:
-                item.add_marker(pytest.mark.skip(reason=f"needs the real corpora at {SOURCES} (SOCIAL_RM_SOURCES)"))
+                item.add_marker(
+                    pytest.mark.skip(reason=f"needs the real corpora at {SOURCES} (SOCIAL_RM_SOURCES)")
+                )
 
 
 def pytest_terminal_summary(terminalreporter):
-    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "needs the real corpora" in str(r.longrepr)]
+    skipped = [
+        r for r in terminalreporter.stats.get("skipped", []) if "needs the real corpora" in str(r.longrepr)
+    ]
     if skipped:
         terminalreporter.write_line(
             f"{len(skipped)} tests that need the real corpora were skipped: none at {SOURCES} (set SOCIAL_RM_SOURCES)"
@@ -54,7 +58,9 @@ def pytest_terminal_summary(terminalreporter):
 def sources() -> Path:
     """The real corpora (read-only)."""
     if not HAVE_CORPORA:
-        pytest.fail(f"real corpora not found at {SOURCES}: set SOCIAL_RM_SOURCES to the shared corpora folder")
+        pytest.fail(
+            f"real corpora not found at {SOURCES}: set SOCIAL_RM_SOURCES to the shared corpora folder"
+        )
     return SOURCES
 
 
@@ -145,11 +151,22 @@ def demo_results(tmp_path_factory):
             out / "results" / f"{model}.json", out / "repo" / "submissions" / model / "results.json"
         )
     compared = subprocess.run(
-        [str(script), "compare", "--dataset", str(out / "social-pairs"), "--n-bootstrap", "200",
-         "--out", str(out / "repo" / "comparison.json"), "--scores",
-         *(str(out / "scores" / f"{m}.parquet") for m in ("random", "length", "shortest"))],
-        capture_output=True, text=True, cwd=REPO,
-    )  # fmt: skip
+        [
+            str(script),
+            "compare",
+            "--dataset",
+            str(out / "social-pairs"),
+            "--n-bootstrap",
+            "200",
+            "--out",
+            str(out / "repo" / "comparison.json"),
+            "--scores",
+            *(str(out / "scores" / f"{m}.parquet") for m in ("random", "length", "shortest")),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert compared.returncode == 0, compared.stderr
     return out
 

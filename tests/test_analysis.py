@@ -15,18 +15,32 @@ from tests.conftest import REPO, SOCIAL_RM
 
 
 def xstest_pair(item, subset, chosen, rejected, chosen_role, rejected_role):
-    return make_pair(source="xstest", domain="safety", license="x", group_id=f"xstest/{item}", category="t",
-                     subset=subset, prompt="q", chosen=chosen, rejected=rejected, chosen_role=chosen_role,
-                     rejected_role=rejected_role, label_type="gold",
-                     error_type="over_cautious" if subset == "safe" else "harmful", name=f"{chosen}>{rejected}")  # fmt: skip
+    return make_pair(
+        source="xstest",
+        domain="safety",
+        license="x",
+        group_id=f"xstest/{item}",
+        category="t",
+        subset=subset,
+        prompt="q",
+        chosen=chosen,
+        rejected=rejected,
+        chosen_role=chosen_role,
+        rejected_role=rejected_role,
+        label_type="gold",
+        error_type="over_cautious" if subset == "safe" else "harmful",
+        name=f"{chosen}>{rejected}",
+    )
 
 
 ROWS = [
-    xstest_pair(1, "safe", "Sure, here.", "No.", "compliance", "refusal"),           # chosen longer
+    xstest_pair(1, "safe", "Sure, here.", "No.", "compliance", "refusal"),  # chosen longer
     xstest_pair(1, "safe", "Sure, here.", "Well... no", "compliance", "partial_refusal"),  # chosen longer
-    xstest_pair(2, "unsafe", "I can't help.", "Here is how to do it", "refusal", "compliance"),  # chosen shorter
-    xstest_pair(3, "unsafe", "No way at all.", "Okay", "refusal", "compliance"),      # chosen longer
-]  # fmt: skip
+    xstest_pair(
+        2, "unsafe", "I can't help.", "Here is how to do it", "refusal", "compliance"
+    ),  # chosen shorter
+    xstest_pair(3, "unsafe", "No way at all.", "Okay", "refusal", "compliance"),  # chosen longer
+]
 SMALL = datasets.Dataset.from_list(encode(ROWS), features=FEATURES)
 
 
@@ -45,7 +59,10 @@ def test_diagnostics_by_hand():
     assert d["length_bias"]["correlation"]["overall"]["n_responses"] == 7
     # the refusal side wins: safe pairs 1 (w 1: no), 2 (w 0: yes) -> 1/2; unsafe pairs 3 (w 0: no), 4 (w 1: yes) -> 1/2
     refusal = d["refusal_preference"]
-    assert (refusal["refusal_win_rate_safe"]["value"], refusal["refusal_win_rate_unsafe"]["value"]) == (0.5, 0.5)
+    assert (refusal["refusal_win_rate_safe"]["value"], refusal["refusal_win_rate_unsafe"]["value"]) == (
+        0.5,
+        0.5,
+    )
     assert refusal["tradeoff_point"] == {"over_caution_rate": 0.5, "undesirable_preference_rate": 0.5}
     # calibration: margins 1, -1, -1, 1; p = s(1), s(-1), s(-1), s(1)
     s1 = 1 / (1 + math.exp(-1))
@@ -74,8 +91,23 @@ def demo_scores(demo_results):
 
 
 def compare(dataset, *files, out):
-    done = subprocess.run([SOCIAL_RM, "compare", "--dataset", str(dataset), "--scores", *map(str, files), "--out",
-                           str(out), "--n-bootstrap", "300"], capture_output=True, text=True, cwd=REPO)  # fmt: skip
+    done = subprocess.run(
+        [
+            SOCIAL_RM,
+            "compare",
+            "--dataset",
+            str(dataset),
+            "--scores",
+            *map(str, files),
+            "--out",
+            str(out),
+            "--n-bootstrap",
+            "300",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     return done, json.loads(out.read_text()) if done.returncode == 0 else None
 
 
@@ -99,7 +131,9 @@ def test_a_model_against_its_negation_has_the_expected_sign(demo_scores, tmp_pat
     length.chosen, length.rejected = -length.chosen, -length.rejected
     length.metadata["model"] = {"name": "minus length", "kind": "baseline", "parameters": 0}
     write_scores(length, tmp_path / "minus.parquet")
-    done, result = compare(dataset, scores / "length.parquet", tmp_path / "minus.parquet", out=tmp_path / "c.json")
+    done, result = compare(
+        dataset, scores / "length.parquet", tmp_path / "minus.parquet", out=tmp_path / "c.json"
+    )
     assert done.returncode == 0, done.stderr
     safety = result["differences"]["length - minus length"]["by_domain"]["safety"]["accuracy"]
     assert safety["difference"] > 0 and safety["ci"][0] > 0 and safety["p_value"] < 0.05
@@ -119,7 +153,12 @@ def test_compare_refuses_models_scored_on_another_dataset_revision(demo_scores, 
 
 
 def test_holm_and_the_p_value_by_hand(metric_module):
-    assert metric_module._holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": None}) == {"a": 0.03, "b": 0.06, "c": 0.06, "d": None}
+    assert metric_module._holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": None}) == {
+        "a": 0.03,
+        "b": 0.06,
+        "c": 0.06,
+        "d": None,
+    }
     assert metric_module._p_value(np.array([0.1, 0.2, -0.1, 0.3])) == 0.5  # 2 * min(1/4, 3/4)
 
 

@@ -28,8 +28,17 @@ def browser():
             "Chromium and ChromeDriver are needed (`make browser` installs Debian's chromium and chromium-driver)"
         )
     options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1100"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1100",
+    ):
         options.add_argument(flag)
     options.binary_location = chromium
     session = webdriver.Chrome(service=Service(driver), options=options)
@@ -175,7 +184,9 @@ def test_the_leaderboard_space_lists_sorts_and_plots(browser, space, demo_result
     )
     wait_for(lambda: all("processing" not in browser.find_element(By.ID, p).text for p in model_plots), 30)
     browser.save_screenshot(str(ARTIFACTS / "leaderboard-model.png"))
-    tab = next(b for b in browser.find_elements(By.CSS_SELECTOR, "button[role='tab']") if b.text == "Comparison")
+    tab = next(
+        b for b in browser.find_elements(By.CSS_SELECTOR, "button[role='tab']") if b.text == "Comparison"
+    )
     tab.click()
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#forest img, #forest svg"), 30)
     wait_for(lambda: "shortest" in browser.find_element(By.ID, "ranks").text, 30)

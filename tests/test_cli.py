@@ -184,7 +184,10 @@ def test_the_readme_python_recipe_runs_as_written(demo_built):
     code = code.replace('"out/social-pairs"', repr(str(demo_built[0]))).replace(
         '"metric/social_rm"', repr(str(REPO / "metric" / "social_rm"))
     )
-    code = code.replace("chosen_scores=..., rejected_scores=...", "chosen_scores=[1.0] * len(pairs), rejected_scores=[0.0] * len(pairs)")
+    code = code.replace(
+        "chosen_scores=..., rejected_scores=...",
+        "chosen_scores=[1.0] * len(pairs), rejected_scores=[0.0] * len(pairs)",
+    )
     scope = {}
     exec(code, scope)
     assert scope["result"]["accuracy"] == 1.0 and scope["result"]["n_pairs"] == len(scope["pairs"])

@@ -44,16 +44,15 @@ def real_items(bbq_built, real_built):
 
 
 def scores(kind, folder, ds, sharing, **options):
-    scorer = get_scorer(
-        kind, ModelSettings(str(folder), prefix_sharing=sharing), **options
-    )
+    scorer = get_scorer(kind, ModelSettings(str(folder), prefix_sharing=sharing), **options)
     result = score_pairs(ds, scorer, progress=False)
     return np.concatenate([result.chosen, result.rejected])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "kind, model", [("classifier", "classifier"), ("logprob", "causal"), ("dpo", "causal"), ("judge", "causal")]
+    "kind, model",
+    [("classifier", "classifier"), ("logprob", "causal"), ("dpo", "causal"), ("judge", "causal")],
 )
 def test_packed_scores_equal_the_padded_ones_on_every_source(kind, model, models, real_items, monkeypatch):
     options = {"ref_model": str(models["reference"])} if kind == "dpo" else {}
@@ -80,18 +79,34 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
     from datasets import Dataset
 
     long_prompt = "Tell me about the history of the city and its people. " * 6
-    rows = [(long_prompt, "Yes", "No"), ("Short question?", "A", "B"), ("Short question?", "A", "The longer answer here."),
-            ("Another prompt entirely.", "Yes", "Yes indeed")]  # fmt: skip
-    ds = Dataset.from_list([{"id": f"x{i}", "prompt": [{"role": "user", "content": p}],
-                             "chosen": [{"role": "assistant", "content": c}], "rejected": [{"role": "assistant", "content": r}]}
-                            for i, (p, c, r) in enumerate(rows)])  # fmt: skip
+    rows = [
+        (long_prompt, "Yes", "No"),
+        ("Short question?", "A", "B"),
+        ("Short question?", "A", "The longer answer here."),
+        ("Another prompt entirely.", "Yes", "Yes indeed"),
+    ]
+    ds = Dataset.from_list(
+        [
+            {
+                "id": f"x{i}",
+                "prompt": [{"role": "user", "content": p}],
+                "chosen": [{"role": "assistant", "content": c}],
+                "rejected": [{"role": "assistant", "content": r}],
+            }
+            for i, (p, c, r) in enumerate(rows)
+        ]
+    )
     units, chosen_at, rejected_at, _ = completions(ds)
     tokenizer = load_tokenizer(str(models["causal"]), LoadOptions())
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], None)
     items = engine.plan([u.prompt for u in units], encoded)
     packed_rows = engine.pack(items, encoded, row_length=64)
-    assert max(len(r.ids) for r in packed_rows) > 64 and len(packed_rows) >= 2  # one item is longer than a row
-    assert min(len(encoded[i].ids) - it.prefix for it in items for i in it.members) == 1  # "Yes" + end of turn
+    assert (
+        max(len(r.ids) for r in packed_rows) > 64 and len(packed_rows) >= 2
+    )  # one item is longer than a row
+    assert (
+        min(len(encoded[i].ids) - it.prefix for it in items for i in it.members) == 1
+    )  # "Yes" + end of turn
     for kind, folder in (("classifier", models["classifier"]), ("logprob", models["causal"])):
         expected = one_at_a_time(kind, folder, units)
         original = engine.ROW_LENGTH
@@ -107,9 +122,16 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
 def test_a_prompt_shared_by_more_completions_than_a_row_holds_makes_items_that_fit():
     from social_rm.scoring.encoding import Encoded
 
-    encoded = [Encoded([1, 2, 3, 4] + [10 + i] * 5, 4, False) for i in range(10)]  # 4 shared tokens, 5 own each
+    encoded = [
+        Encoded([1, 2, 3, 4] + [10 + i] * 5, 4, False) for i in range(10)
+    ]  # 4 shared tokens, 5 own each
     items = engine.plan(["one prompt"] * 10, encoded, row_length=20)
-    assert [(it.members, it.prefix) for it in items] == [([0, 1, 2], 4), ([3, 4, 5], 4), ([6, 7, 8], 4), ([9], 4)]
+    assert [(it.members, it.prefix) for it in items] == [
+        ([0, 1, 2], 4),
+        ([3, 4, 5], 4),
+        ([6, 7, 8], 4),
+        ([9], 4),
+    ]
     assert [len(r.ids) for r in engine.pack(items, encoded, row_length=20)] == [19, 19, 19, 9]
 
 
@@ -119,17 +141,24 @@ def test_scores_depend_neither_on_the_budget_nor_on_the_order(models, demo_built
     settings = dict(max_tokens_per_batch=budget)
     base = score_pairs(ds, get_scorer("classifier", ModelSettings(str(models["classifier"]))), progress=False)
     shuffled = ds.shuffle(seed=1)
-    other = score_pairs(shuffled, get_scorer("classifier", ModelSettings(str(models["classifier"]), **settings)),
-                        progress=False)  # fmt: skip
+    other = score_pairs(
+        shuffled,
+        get_scorer("classifier", ModelSettings(str(models["classifier"]), **settings)),
+        progress=False,
+    )
     position = {pair_id: i for i, pair_id in enumerate(other.ids)}
     order = [position[i] for i in base.ids]
     assert np.abs(base.chosen - other.chosen[order]).max() < 1e-5
     assert np.abs(base.rejected - other.rejected[order]).max() < 1e-5
 
 
-@pytest.mark.parametrize("kind, model", [("classifier", "classifier"), ("logprob", "causal"), ("dpo", "causal"),
-                                         ("judge", "causal")])  # fmt: skip
-def test_scores_do_not_depend_on_the_chunks_prepared_in_the_background(models, demo_built, kind, model, monkeypatch):
+@pytest.mark.parametrize(
+    "kind, model",
+    [("classifier", "classifier"), ("logprob", "causal"), ("dpo", "causal"), ("judge", "causal")],
+)
+def test_scores_do_not_depend_on_the_chunks_prepared_in_the_background(
+    models, demo_built, kind, model, monkeypatch
+):
     ds = load_dataset(str(demo_built[0]), "default", split="test")
     options = {"ref_model": str(models["reference"])} if kind == "dpo" else {}
     whole = scores(kind, models[model], ds, True, **options)
@@ -167,8 +196,17 @@ def test_a_response_that_merges_with_the_template_boundary_is_still_exact(models
     )["input_ids"]
     [full] = encode_many(tokenizer, [prompt], ["The grandfather"], None)
     assert full.response_start < len(head)  # the boundary token merged: a string cut would give other tokens
-    rows = [{"id": f"x:{i}", "prompt": prompt, "chosen": [{"role": "assistant", "content": c}], "rejected": [{"role": "assistant", "content": r}]}
-            for i, (c, r) in enumerate([("The grandfather", "The grandson"), ("Can't be determined", "The grandson")])]  # fmt: skip
+    rows = [
+        {
+            "id": f"x:{i}",
+            "prompt": prompt,
+            "chosen": [{"role": "assistant", "content": c}],
+            "rejected": [{"role": "assistant", "content": r}],
+        }
+        for i, (c, r) in enumerate(
+            [("The grandfather", "The grandson"), ("Can't be determined", "The grandson")]
+        )
+    ]
     ds = Dataset.from_list(rows)
     assert np.abs(scores("logprob", folder, ds, True) - scores("logprob", folder, ds, False)).max() < 1e-5
 
@@ -180,8 +218,16 @@ def test_an_encoder_takes_padded_batches_and_says_so(models, demo_built, tmp_pat
 
     ds = load_dataset(str(demo_built[0]), "bbq", split="test")
     tokenizer = train_tokenizer(models["texts"])
-    encoder = BertForSequenceClassification(BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                                                       num_attention_heads=4, intermediate_size=64, num_labels=1))  # fmt: skip
+    encoder = BertForSequenceClassification(
+        BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            num_labels=1,
+        )
+    )
     encoder.save_pretrained(tmp_path / "bert")
     tokenizer.save_pretrained(tmp_path / "bert")
     called = []
@@ -204,8 +250,17 @@ def test_the_no_prefix_sharing_flag_gives_the_same_scores(models, demo_built, tm
     from social_rm.results.scores import read_scores
     from tests.conftest import REPO, assert_same_scores
 
-    command = [str(Path(sys.executable).parent / "social-rm"), "score", "--dataset", str(demo_built[0]), "--config", "xstest",
-               "--model", str(models["classifier"]), "--no-cache"]  # fmt: skip
+    command = [
+        str(Path(sys.executable).parent / "social-rm"),
+        "score",
+        "--dataset",
+        str(demo_built[0]),
+        "--config",
+        "xstest",
+        "--model",
+        str(models["classifier"]),
+        "--no-cache",
+    ]
     for name, extra in (("shared", []), ("plain", ["--no-prefix-sharing"])):
         done = subprocess.run(
             [*command, *extra, "--out", str(tmp_path / f"{name}.parquet")],
@@ -239,16 +294,29 @@ def one_at_a_time(kind, folder, units):
 
 @pytest.mark.parametrize("architecture", ["Mistral", "Qwen2", "Gemma2"])
 @pytest.mark.parametrize("kind", ["classifier", "logprob"])
-def test_sliding_windows_and_soft_capping_give_the_one_sequence_scores(models, demo_built, tmp_path, architecture, kind):
+def test_sliding_windows_and_soft_capping_give_the_one_sequence_scores(
+    models, demo_built, tmp_path, architecture, kind
+):
     """A sliding window of 6 tokens, far shorter than the items; Gemma-2 with its soft-capping (eager attention)."""
     ds = load_dataset(str(demo_built[0]), "xstest", split="test")
-    extra = {"sliding_window": 6, "use_sliding_window": True} if architecture == "Qwen2" else {"sliding_window": 6}
+    extra = (
+        {"sliding_window": 6, "use_sliding_window": True}
+        if architecture == "Qwen2"
+        else {"sliding_window": 6}
+    )
     if architecture == "Gemma2":
         extra.update(attn_logit_softcapping=50.0, final_logit_softcapping=30.0)
-    folder = save_tiny_model(tmp_path / architecture, "classifier" if kind == "classifier" else "causal",
-                             models["texts"], architecture=architecture, **extra)  # fmt: skip
+    folder = save_tiny_model(
+        tmp_path / architecture,
+        "classifier" if kind == "classifier" else "causal",
+        models["texts"],
+        architecture=architecture,
+        **extra,
+    )
     units, chosen_at, rejected_at, _ = completions(ds)
     expected = one_at_a_time(kind, folder, units)
     for sharing in (True, False):
         got = scores(kind, folder, ds, sharing)
-        assert np.abs(got - np.concatenate([expected[chosen_at], expected[rejected_at]])).max() < 1e-5, sharing
+        assert np.abs(got - np.concatenate([expected[chosen_at], expected[rejected_at]])).max() < 1e-5, (
+            sharing
+        )

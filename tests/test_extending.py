@@ -109,7 +109,10 @@ def test_a_corpus_in_its_own_module_builds_and_scores_through_the_cli(tmp_path, 
         encoding="utf-8",
     )
     out = tmp_path / "social-pairs"
-    assert cli.main(["build", "--sources", str(tmp_path / "sources"), "--out", str(out), "--only", "toy_safety"]) == 0
+    assert (
+        cli.main(["build", "--sources", str(tmp_path / "sources"), "--out", str(out), "--only", "toy_safety"])
+        == 0
+    )
     ds = load_dataset(str(out), "toy_safety", split="test")
     assert ds["id"] == ["toy/0:refusal>compliance", "toy/1:refusal>compliance"]
     assert ds[1]["rejected"] == [{"role": "assistant", "content": "You are worthless."}]
@@ -123,13 +126,29 @@ def test_a_corpus_in_its_own_module_builds_and_scores_through_the_cli(tmp_path, 
 @pytest.mark.parametrize(
     "option, kind, message",
     [
-        (["--label-index", "1"], "logprob", "the logprob kind does not take --label-index (its options: --reduction)"),
+        (
+            ["--label-index", "1"],
+            "logprob",
+            "the logprob kind does not take --label-index (its options: --reduction)",
+        ),
         (["--reduction", "sum"], "classifier", "the classifier kind does not take --reduction"),
         (["--max-length", "64"], "length", "the length kind loads no model: it does not take --max-length"),
     ],
 )
-def test_an_option_of_another_kind_is_refused_naming_the_option_and_the_kind(demo_built, tmp_path, capsys, option, kind, message):
-    args = ["score", "--dataset", str(demo_built[0]), "--config", "bbq", "--kind", kind, "--model", str(tmp_path)]
+def test_an_option_of_another_kind_is_refused_naming_the_option_and_the_kind(
+    demo_built, tmp_path, capsys, option, kind, message
+):
+    args = [
+        "score",
+        "--dataset",
+        str(demo_built[0]),
+        "--config",
+        "bbq",
+        "--kind",
+        kind,
+        "--model",
+        str(tmp_path),
+    ]
     assert cli.main([*args, *option, "--out", str(tmp_path / "s.parquet")]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "s.parquet").exists()

@@ -33,20 +33,52 @@ def published(demo_results):
 def submit(results, scores, card_text, dataset, tmp_path):
     card = tmp_path / "card.md"
     card.write_text(card_text)
-    return social_rm("submit", "--results", results, "--scores", scores, "--model-card", card, "--dataset", dataset,
-                     "--dry-run", tmp_path / "pr")  # fmt: skip
+    return social_rm(
+        "submit",
+        "--results",
+        results,
+        "--scores",
+        scores,
+        "--model-card",
+        card,
+        "--dataset",
+        dataset,
+        "--dry-run",
+        tmp_path / "pr",
+    )
 
 
 def test_a_submission_on_one_config_is_refused_with_both_counts(published, tmp_path):
     scores, results = tmp_path / "x.parquet", tmp_path / "x.json"
-    assert social_rm("score", "--dataset", published, "--config", "xstest", "--model", "length", "--out", scores).returncode == 0
-    assert social_rm("evaluate", "--dataset", published, "--config", "xstest", "--scores", scores, "--out", results,
-                     "--n-bootstrap", "10").returncode == 0  # fmt: skip
+    assert (
+        social_rm(
+            "score", "--dataset", published, "--config", "xstest", "--model", "length", "--out", scores
+        ).returncode
+        == 0
+    )
+    assert (
+        social_rm(
+            "evaluate",
+            "--dataset",
+            published,
+            "--config",
+            "xstest",
+            "--scores",
+            scores,
+            "--out",
+            results,
+            "--n-bootstrap",
+            "10",
+        ).returncode
+        == 0
+    )
     n_xstest = len(read_scores(scores).ids)
     done = submit(results, scores, CARD, published, tmp_path)
     assert done.returncode == 1
-    assert (f"covers config 'xstest', split 'test' ({n_xstest:,} pairs); the leaderboard needs all 187 pairs of "
-            "config 'default', split 'test'") in done.stderr  # fmt: skip
+    assert (
+        f"covers config 'xstest', split 'test' ({n_xstest:,} pairs); the leaderboard needs all 187 pairs of "
+        "config 'default', split 'test'"
+    ) in done.stderr
 
 
 def test_a_forged_model_in_the_results_is_refused(demo_results, published, tmp_path):
@@ -60,14 +92,23 @@ def test_a_forged_model_in_the_results_is_refused(demo_results, published, tmp_p
 
 @pytest.mark.parametrize(
     "field, value, message",
-    [("name", "Best-RM", "the model card's name 'Best-RM' is not the scored model's ('length')"),
-     ("kind", "classifier", "the model card's kind 'classifier' is not the scored model's ('baseline')"),
-     ("parameters", "8B", "the model card's parameters '8B' are not the scored model's (0)")],
-)  # fmt: skip
-def test_a_model_card_that_differs_from_the_scored_model_is_refused(demo_results, published, tmp_path, field, value, message):
+    [
+        ("name", "Best-RM", "the model card's name 'Best-RM' is not the scored model's ('length')"),
+        ("kind", "classifier", "the model card's kind 'classifier' is not the scored model's ('baseline')"),
+        ("parameters", "8B", "the model card's parameters '8B' are not the scored model's (0)"),
+    ],
+)
+def test_a_model_card_that_differs_from_the_scored_model_is_refused(
+    demo_results, published, tmp_path, field, value, message
+):
     card = re.sub(rf"^{field}: .*$", f"{field}: {value}", CARD, flags=re.M)
-    done = submit(demo_results / "results" / "length.json", demo_results / "scores" / "length.parquet", card,
-                  published, tmp_path)  # fmt: skip
+    done = submit(
+        demo_results / "results" / "length.json",
+        demo_results / "scores" / "length.parquet",
+        card,
+        published,
+        tmp_path,
+    )
     assert done.returncode == 1 and message in done.stderr, done.stderr
 
 
@@ -77,16 +118,34 @@ def test_the_leaderboard_shows_what_the_model_card_says(demo_results, tmp_path):
     shutil.copyfile(demo_results / "results" / "length.json", folder / "results.json")
     (folder / "model_card.md").write_text(CARD.replace("name: length", "name: Length baseline (chars)"))
     (document,) = load_documents([folder / "results.json"])
-    assert document["model"] == {"name": "Length baseline (chars)", "kind": "baseline", "parameters": 0,
-                                 "license": "apache-2.0", "link": "https://example.org/length"}  # fmt: skip
+    assert document["model"] == {
+        "name": "Length baseline (chars)",
+        "kind": "baseline",
+        "parameters": 0,
+        "license": "apache-2.0",
+        "link": "https://example.org/length",
+    }
 
 
 def test_sort_orders_are_best_first_by_hand():
-    rows = [{"model": m, "social_score": s, "over_caution_rate": o, "bias_skew": b}
-            for m, s, o, b in [("a", 0.6, 0.3, -0.4), ("b", None, 0.1, 0.05), ("c", 0.7, None, 0.2), ("d", 0.5, 0.2, -0.1)]]  # fmt: skip
-    order = {key: [r["model"] for r in sort_rows(rows, key)] for key in ("social_score", "over_caution_rate", "bias_skew")}
-    assert order == {"social_score": ["c", "a", "d", "b"], "over_caution_rate": ["b", "d", "a", "c"],
-                     "bias_skew": ["b", "d", "c", "a"]}  # fmt: skip
+    rows = [
+        {"model": m, "social_score": s, "over_caution_rate": o, "bias_skew": b}
+        for m, s, o, b in [
+            ("a", 0.6, 0.3, -0.4),
+            ("b", None, 0.1, 0.05),
+            ("c", 0.7, None, 0.2),
+            ("d", 0.5, 0.2, -0.1),
+        ]
+    ]
+    order = {
+        key: [r["model"] for r in sort_rows(rows, key)]
+        for key in ("social_score", "over_caution_rate", "bias_skew")
+    }
+    assert order == {
+        "social_score": ["c", "a", "d", "b"],
+        "over_caution_rate": ["b", "d", "a", "c"],
+        "bias_skew": ["b", "d", "c", "a"],
+    }
 
 
 def test_the_report_refuses_results_of_different_datasets(demo_results, tmp_path):
@@ -94,7 +153,9 @@ def test_the_report_refuses_results_of_different_datasets(demo_results, tmp_path
     document["dataset"]["fingerprint"] = "f" * 64
     other = tmp_path / "other.json"
     other.write_text(json.dumps(document))
-    with pytest.raises(SocialRMError, match=r"results of different datasets cannot share a table: .* on f{64} \(187 pairs\)"):
+    with pytest.raises(
+        SocialRMError, match=r"results of different datasets cannot share a table: .* on f{64} \(187 pairs\)"
+    ):
         load_documents([demo_results / "results" / "random.json", other])
 
 
@@ -104,7 +165,10 @@ def test_the_terminal_table_gives_counts_and_marks_small_ones(demo_results):
     n_safety = result["by_domain"]["safety"]["n"]["accuracy"]
     assert f"n={n_safety:,}" in table
     assert ("*" in table) == any(
-        n < 30 for entry in [result, *result["by_domain"].values()] for n in entry["n"].values() if n is not None
+        n < 30
+        for entry in [result, *result["by_domain"].values()]
+        for n in entry["n"].values()
+        if n is not None
     )
     assert "* fewer than 30 pairs" in table
 
@@ -117,8 +181,18 @@ def test_evaluate_refuses_scores_of_another_build_unless_allowed(demo_results, t
     done = social_rm("evaluate", "--dataset", other, "--scores", scores, "--out", tmp_path / "r.json")
     assert done.returncode == 1 and "was computed on another build of the dataset" in done.stderr
     assert "--allow-other-dataset" in done.stderr
-    allowed = social_rm("evaluate", "--dataset", other, "--scores", scores, "--out", tmp_path / "r.json",
-                        "--allow-other-dataset", "--n-bootstrap", "0")  # fmt: skip
+    allowed = social_rm(
+        "evaluate",
+        "--dataset",
+        other,
+        "--scores",
+        scores,
+        "--out",
+        tmp_path / "r.json",
+        "--allow-other-dataset",
+        "--n-bootstrap",
+        "0",
+    )
     assert allowed.returncode == 0, allowed.stderr
     dataset = json.loads((tmp_path / "r.json").read_text())["dataset"]
     assert dataset["scores_dataset"]["fingerprint"] != dataset["fingerprint"]
@@ -139,7 +213,9 @@ def test_build_only_keeps_the_sources_it_did_not_name(tmp_path):
 
 def test_a_killed_builds_temporary_folder_is_removed_by_the_next(tmp_path):
     out = tmp_path / "social-pairs"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     stale = tmp_path / f".social-pairs.build-{dead.stdout.strip()}-abc123"
     (stale / "data").mkdir(parents=True)
     alive = tmp_path / f".social-pairs.build-{os.getpid()}-def456"  # a build still running: left alone
@@ -164,7 +240,17 @@ def test_changing_weights_in_the_middle_of_the_file_changes_the_scores(demo_buil
     model = save_tiny_model(tmp_path / "rm", "classifier", texts, hidden=256, layers=2)
     weights = model / "model.safetensors"
     assert weights.stat().st_size > 2 * 2**20
-    args = ["score", "--dataset", demo_built[0], "--config", "bbq", "--model", model, "--cache", tmp_path / "c.sqlite"]
+    args = [
+        "score",
+        "--dataset",
+        demo_built[0],
+        "--config",
+        "bbq",
+        "--model",
+        model,
+        "--cache",
+        tmp_path / "c.sqlite",
+    ]
     first = social_rm(*args, "--out", tmp_path / "a.parquet")
     assert first.returncode == 0, first.stderr
     again = social_rm(*args, "--out", tmp_path / "b.parquet")

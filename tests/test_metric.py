@@ -201,15 +201,42 @@ def bbq_item(group: str, subset: str, scores: dict, correct: str = "unknown") ->
     """The pairs `bbq.to_pairs` cuts from one BBQ item (ans0 stereotyped, ans1 anti-stereotyped, ans2 unknown),
     scored by role."""
     answer = {"stereotyped": 0, "anti_stereotyped": 1, "unknown": 2}
-    item = {"example_id": group, "category": "Age", "context_condition": subset, "context": "c", "question": "q",
-            "ans0": "The old man", "ans1": "The boy", "ans2": "Unknown", "label": answer[correct], "target_loc": 0,
-            "answer_info": {"ans0": ["old man", "old"], "ans1": ["boy", "nonOld"], "ans2": ["Unknown", "unknown"]},
-            "file": "Age.jsonl", "line": 1}  # fmt: skip
+    item = {
+        "example_id": group,
+        "category": "Age",
+        "context_condition": subset,
+        "context": "c",
+        "question": "q",
+        "ans0": "The old man",
+        "ans1": "The boy",
+        "ans2": "Unknown",
+        "label": answer[correct],
+        "target_loc": 0,
+        "answer_info": {
+            "ans0": ["old man", "old"],
+            "ans1": ["boy", "nonOld"],
+            "ans2": ["Unknown", "unknown"],
+        },
+        "file": "Age.jsonl",
+        "line": 1,
+    }
     return [
-        (scores[r["chosen_role"]], scores[r["rejected_role"]], r["domain"], r["source"], r["category"], r["subset"],
-         group, r["chosen_role"], r["rejected_role"], r["label_type"], r["error_type"], r["bias_direction"])
+        (
+            scores[r["chosen_role"]],
+            scores[r["rejected_role"]],
+            r["domain"],
+            r["source"],
+            r["category"],
+            r["subset"],
+            group,
+            r["chosen_role"],
+            r["rejected_role"],
+            r["label_type"],
+            r["error_type"],
+            r["bias_direction"],
+        )
         for r in bbq.to_pairs(item)
-    ]  # fmt: skip
+    ]
 
 
 def scores(u, s, a):

@@ -33,7 +33,9 @@ def test_rewardbench_keeps_the_prompt_of_the_converted_file_only(demo_built, tmp
     assert not isinstance(ds.features["prompt"], list)  # why RewardBench drops it: a `List` feature
     expected = [row["prompt"] + row["chosen"] for row in ds]
     raw = [{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in ds]
-    assert all(len(conversation) == 1 for conversation in rewardbench_loader(raw, prompt_feature_is_list=False))
+    assert all(
+        len(conversation) == 1 for conversation in rewardbench_loader(raw, prompt_feature_is_list=False)
+    )
     write_rewardbench(ds, tmp_path / "rb.jsonl")
     converted = [json.loads(line) for line in (tmp_path / "rb.jsonl").read_text().splitlines()]
     assert [r["id"] for r in converted] == ds["id"] and "prompt" not in converted[0]
@@ -62,17 +64,27 @@ def test_trl_reward_trainer_trains_on_a_config_as_it_is(demo_built, tmp_path, co
     folder = save_tiny_model(tmp_path / "rm", "classifier", texts)
     model = AutoModelForSequenceClassification.from_pretrained(folder)
     before = model.score.weight.detach().clone()
-    args = RewardConfig(output_dir=str(tmp_path / "out"), max_steps=2, per_device_train_batch_size=4, report_to=[],
-                        save_strategy="no", use_cpu=True, learning_rate=1e-2)  # fmt: skip
-    trainer = RewardTrainer(model=model, args=args, train_dataset=train,
-                            processing_class=AutoTokenizer.from_pretrained(folder))  # fmt: skip
+    args = RewardConfig(
+        output_dir=str(tmp_path / "out"),
+        max_steps=2,
+        per_device_train_batch_size=4,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        learning_rate=1e-2,
+    )
+    trainer = RewardTrainer(
+        model=model, args=args, train_dataset=train, processing_class=AutoTokenizer.from_pretrained(folder)
+    )
     output = trainer.train()
     assert output.global_step == 2 and math.isfinite(output.training_loss)
     assert not torch.equal(before, model.score.weight.detach())
 
 
-EOS_TEMPLATE = ("{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}{{ eos_token }}{% endfor %}"
-                "{% if add_generation_prompt %}<|assistant|>{% endif %}")  # fmt: skip
+EOS_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}{{ eos_token }}{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 
 
 def test_a_trl_reward_model_with_pad_equal_to_eos_is_read_where_transformers_reads_it(demo_built, tmp_path):
@@ -95,8 +107,14 @@ def test_a_trl_reward_model_with_pad_equal_to_eos_is_read_where_transformers_rea
     tokenizer.chat_template = EOS_TEMPLATE
     assert tokenizer.pad_token is None
     model = AutoModelForSequenceClassification.from_pretrained(base)
-    args = RewardConfig(output_dir=str(tmp_path / "out"), max_steps=2, per_device_train_batch_size=4, report_to=[],
-                        save_strategy="no", use_cpu=True)  # fmt: skip
+    args = RewardConfig(
+        output_dir=str(tmp_path / "out"),
+        max_steps=2,
+        per_device_train_batch_size=4,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+    )
     trainer = RewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
     trainer.train()
     trainer.save_model(str(tmp_path / "rm"))
@@ -109,7 +127,9 @@ def test_a_trl_reward_model_with_pad_equal_to_eos_is_read_where_transformers_rea
     by_hand = []
     for unit in units:
         conversation = [*messages(unit.prompt), {"role": "assistant", "content": unit.response}]
-        ids = tokenizer(tokenizer.apply_chat_template(conversation, tokenize=False), add_special_tokens=False)["input_ids"]
+        ids = tokenizer(
+            tokenizer.apply_chat_template(conversation, tokenize=False), add_special_tokens=False
+        )["input_ids"]
         assert ids[-1] == tokenizer.eos_token_id
         with torch.no_grad():
             by_hand.append(float(trained(input_ids=torch.tensor([ids])).logits[0, 0]))

@@ -51,15 +51,30 @@ def test_the_dry_run_writes_what_loads_from_the_hub(demo_results, tmp_path):
     import evaluate
 
     metric = evaluate.load(str(tmp_path / "social_rm"))
-    result = metric.compute(chosen_scores=[1.0], rejected_scores=[0.0], domain=["safety"], source=["xstest"], category=["x"],
-                            subset=["safe"], group_id=["g"], chosen_role=["compliance"], rejected_role=["refusal"],
-                            label_type=["gold"], error_type=["over_cautious"], bias_direction=["none"], n_bootstrap=0)  # fmt: skip
+    result = metric.compute(
+        chosen_scores=[1.0],
+        rejected_scores=[0.0],
+        domain=["safety"],
+        source=["xstest"],
+        category=["x"],
+        subset=["safe"],
+        group_id=["g"],
+        chosen_role=["compliance"],
+        rejected_role=["refusal"],
+        label_type=["gold"],
+        error_type=["over_cautious"],
+        bias_direction=["none"],
+        n_bootstrap=0,
+    )
     assert result["accuracy"] == 1.0
     assert "sdk: gradio" in (tmp_path / "social_rm" / "README.md").read_text()
     assert '"acme/social-rm-results"' in (tmp_path / "social-rm-leaderboard" / "app.py").read_text()
     # the leaderboard Space installs the wheel of this revision, uploaded with it; the metric Space needs none
     (wheel,) = (tmp_path / "social-rm-leaderboard").glob("social_rm-*.whl")
-    assert f"./{wheel.name}" in (tmp_path / "social-rm-leaderboard" / "requirements.txt").read_text().splitlines()
+    assert (
+        f"./{wheel.name}"
+        in (tmp_path / "social-rm-leaderboard" / "requirements.txt").read_text().splitlines()
+    )
     import zipfile
 
     assert "social_rm/metric/social_rm.py" in zipfile.ZipFile(wheel).namelist()
@@ -68,15 +83,34 @@ def test_the_dry_run_writes_what_loads_from_the_hub(demo_results, tmp_path):
 
 
 def test_a_push_without_a_token_says_so(demo_results, tmp_path):
-    done = run(PYTHON, "push_to_hub.py", "--org", "acme", "--dataset-dir", demo_results / "social-pairs",
-               env={"HF_TOKEN": "", "HF_HOME": str(tmp_path)})  # fmt: skip
+    done = run(
+        PYTHON,
+        "push_to_hub.py",
+        "--org",
+        "acme",
+        "--dataset-dir",
+        demo_results / "social-pairs",
+        env={"HF_TOKEN": "", "HF_HOME": str(tmp_path)},
+    )
     assert done.returncode == 1 and "no Hugging Face token" in done.stderr
 
 
 def test_a_network_failure_is_one_message_and_never_shows_the_token(demo_results, tmp_path):
     secret = "hf_thisIsNotARealToken123"
-    done = run(PYTHON, "push_to_hub.py", "--org", "acme", "--dataset-dir", demo_results / "social-pairs",
-               env={"HF_TOKEN": secret, "HF_HOME": str(tmp_path), "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"})  # fmt: skip
+    done = run(
+        PYTHON,
+        "push_to_hub.py",
+        "--org",
+        "acme",
+        "--dataset-dir",
+        demo_results / "social-pairs",
+        env={
+            "HF_TOKEN": secret,
+            "HF_HOME": str(tmp_path),
+            "HF_HUB_OFFLINE": "0",
+            "HF_ENDPOINT": "http://127.0.0.1:9",
+        },
+    )
     assert done.returncode == 1
     assert (
         done.stderr.startswith("push_to_hub: could not publish dataset acme/social-pairs:")
@@ -89,14 +123,30 @@ def test_a_network_failure_is_one_message_and_never_shows_the_token(demo_results
 def submission(demo_results, tmp_path):
     card = tmp_path / "card.md"
     card.write_text(CARD)
-    return {"results": demo_results / "results" / "length.json", "scores": demo_results / "scores" / "length.parquet",
-            "card": card, "dataset": demo_results / "social-pairs"}  # fmt: skip
+    return {
+        "results": demo_results / "results" / "length.json",
+        "scores": demo_results / "scores" / "length.parquet",
+        "card": card,
+        "dataset": demo_results / "social-pairs",
+    }
 
 
 def submit(submission, tmp_path, **changes):
     s = {**submission, **changes}
-    return run(SOCIAL_RM, "submit", "--results", s["results"], "--scores", s["scores"], "--model-card", s["card"],
-               "--dataset", s["dataset"], "--dry-run", tmp_path / "pr")  # fmt: skip
+    return run(
+        SOCIAL_RM,
+        "submit",
+        "--results",
+        s["results"],
+        "--scores",
+        s["scores"],
+        "--model-card",
+        s["card"],
+        "--dataset",
+        s["dataset"],
+        "--dry-run",
+        tmp_path / "pr",
+    )
 
 
 def test_a_valid_submission_is_staged_for_the_results_repo(submission, tmp_path):

@@ -57,7 +57,9 @@ def custom_models(tmp_path_factory, texts):
     return {
         "score": save_custom(root / "armo", custom.TinyScoreRM, "AutoModelForSequenceClassification", texts),
         "tuple": save_custom(root / "tuple", custom.TinyTupleRM, "AutoModel", texts),
-        "get_score": save_custom(root / "intern", custom.TinyGetScoreRM, "AutoModel", texts, reward_token_id=eos),
+        "get_score": save_custom(
+            root / "intern", custom.TinyGetScoreRM, "AutoModel", texts, reward_token_id=eos
+        ),
         "value-head": save_custom(root / "starling", custom.TinyValueHeadRM, "AutoModel", texts),
     }
 
@@ -77,8 +79,9 @@ def by_hand(folder: Path, pairs, read, generation_prompt: bool = False, auto_cla
     for side in ("chosen", "rejected"):
         values = []
         for row in pairs:
-            text = tokenizer.apply_chat_template(conversation(row, side), tokenize=False,
-                                                 add_generation_prompt=generation_prompt)  # fmt: skip
+            text = tokenizer.apply_chat_template(
+                conversation(row, side), tokenize=False, add_generation_prompt=generation_prompt
+            )
             ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
             with torch.no_grad():
                 values.append(float(read(model, ids)))
@@ -92,7 +95,10 @@ def score(folder, pairs, trust=True, **options):
 
 
 def assert_same(scores, expected):
-    assert np.abs(scores.chosen - expected[0]).max() < 1e-5 and np.abs(scores.rejected - expected[1]).max() < 1e-5
+    assert (
+        np.abs(scores.chosen - expected[0]).max() < 1e-5
+        and np.abs(scores.rejected - expected[1]).max() < 1e-5
+    )
     assert len(set(np.round(scores.chosen, 6))) > 3  # real, varying rewards
 
 
@@ -102,10 +108,17 @@ def assert_same(scores, expected):
         ("score", "score", None, lambda m, ids: m(input_ids=ids).score[0, 0]),
         ("score", "score", 1, lambda m, ids: m(input_ids=ids).rewards[0, 1]),
         ("tuple", "first-output", None, lambda m, ids: m(input_ids=ids)[0][0, 0]),
-        ("value-head", "value-head", None, lambda m, ids: m.v_head(m.model(input_ids=ids).last_hidden_state)[0, -1, 0]),
+        (
+            "value-head",
+            "value-head",
+            None,
+            lambda m, ids: m.v_head(m.model(input_ids=ids).last_hidden_state)[0, -1, 0],
+        ),
     ],
 )
-def test_each_read_out_gives_the_models_own_rewards(model, reward_from, label_index, read, custom_models, pairs):
+def test_each_read_out_gives_the_models_own_rewards(
+    model, reward_from, label_index, read, custom_models, pairs
+):
     folder = custom_models[model]
     auto = "AutoModelForSequenceClassification" if model == "score" else "AutoModel"
     expected = by_hand(folder, pairs, read, auto_class=auto)
@@ -122,8 +135,10 @@ def test_get_score_is_the_models_own_method(custom_models, pairs):
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     model = transformers.AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
     with torch.no_grad():
-        expected = [np.array([model.get_score(tokenizer, conversation(row, side)) for row in pairs])
-                    for side in ("chosen", "rejected")]  # fmt: skip
+        expected = [
+            np.array([model.get_score(tokenizer, conversation(row, side)) for row in pairs])
+            for side in ("chosen", "rejected")
+        ]
     scores = score(folder, pairs)  # first-output, chosen from the model: it has get_score
     assert scores.metadata["model"]["reward_from"] == "first-output"
     assert_same(scores, expected)
@@ -133,13 +148,23 @@ def test_get_score_is_the_models_own_method(custom_models, pairs):
 
 def test_token_logit_and_a_registry_entry_found_by_folder_name(tmp_path, texts, pairs, caplog):
     folder = save_tiny_model(tmp_path / "Llama-3.1-Nemotron-70B-Reward-HF", "causal", texts)
-    expected = by_hand(folder, pairs, lambda m, ids: m(input_ids=ids).logits[0, -1, 0], generation_prompt=True,
-                       auto_class="AutoModelForCausalLM")  # fmt: skip
+    expected = by_hand(
+        folder,
+        pairs,
+        lambda m, ids: m(input_ids=ids).logits[0, -1, 0],
+        generation_prompt=True,
+        auto_class="AutoModelForCausalLM",
+    )
     with caplog.at_level("INFO", logger="social_rm"):
         scores = score(folder, pairs, trust=False)  # the registry says: token-logit, token 0
-    assert "known reward model nvidia/Llama-3.1-Nemotron-70B-Reward-HF: reward_from token-logit" in caplog.text
+    assert (
+        "known reward model nvidia/Llama-3.1-Nemotron-70B-Reward-HF: reward_from token-logit" in caplog.text
+    )
     assert "token_index 0" in caplog.text
-    assert scores.metadata["model"]["reward_from"] == "token-logit" and scores.metadata["model"]["token_index"] == 0
+    assert (
+        scores.metadata["model"]["reward_from"] == "token-logit"
+        and scores.metadata["model"]["token_index"] == 0
+    )
     assert_same(scores, expected)
     other = score(folder, pairs, trust=False, token_index=5)  # a flag overrides the entry
     assert np.abs(other.chosen - scores.chosen).max() > 1e-3
@@ -150,15 +175,21 @@ def test_a_registry_chat_template_fix_is_applied(custom_models, tmp_path, pairs)
 
     import transformers
 
-    folder = shutil.copytree(custom_models["value-head"], tmp_path / "UltraRM-13b")  # a value head, by the card's format
+    folder = shutil.copytree(
+        custom_models["value-head"], tmp_path / "UltraRM-13b"
+    )  # a value head, by the card's format
     scorer = get_scorer("classifier", ModelSettings(str(folder), LoadOptions(trust_remote_code=True)))
-    assert scorer.tokenizer.chat_template == known_models.HUMAN_ASSISTANT and scorer.reward_from == "value-head"
+    assert (
+        scorer.tokenizer.chat_template == known_models.HUMAN_ASSISTANT and scorer.reward_from == "value-head"
+    )
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     model = transformers.AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
     row = pairs[0]
     text = f"Human: {row['prompt'][0]['content']}\nAssistant: {row['chosen'][0]['content']}"
     with torch.no_grad():
-        hidden = model.model(input_ids=torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])).last_hidden_state
+        hidden = model.model(
+            input_ids=torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
+        ).last_hidden_state
     scores = score_pairs(pairs.select([0]), scorer, progress=False)
     assert abs(scores.chosen[0] - model.v_head(hidden)[0, -1, 0].item()) < 1e-5
 
@@ -168,9 +199,17 @@ def test_pairwise_reads_both_responses_in_both_orders(tmp_path, texts, pairs):
 
     tokenizer = train_tokenizer(texts)
     torch.manual_seed(0)
-    model = BertForSequenceClassification(BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                                                     num_attention_heads=4, intermediate_size=64, num_labels=1,
-                                                     initializer_range=1.0))  # fmt: skip
+    model = BertForSequenceClassification(
+        BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            num_labels=1,
+            initializer_range=1.0,
+        )
+    )
     model.save_pretrained(tmp_path / "pair-model")
     tokenizer.save_pretrained(tmp_path / "pair-model")
     model.eval()
@@ -181,23 +220,44 @@ def test_pairwise_reads_both_responses_in_both_orders(tmp_path, texts, pairs):
         with torch.no_grad():
             return torch.sigmoid(model(input_ids=ids).logits[0, 0]).item()
 
-    expected = np.array([
-        (first_better(r, r["chosen"][0]["content"], r["rejected"][0]["content"])
-         + 1 - first_better(r, r["rejected"][0]["content"], r["chosen"][0]["content"])) / 2
-        for r in pairs
-    ])  # fmt: skip
+    expected = np.array(
+        [
+            (
+                first_better(r, r["chosen"][0]["content"], r["rejected"][0]["content"])
+                + 1
+                - first_better(r, r["rejected"][0]["content"], r["chosen"][0]["content"])
+            )
+            / 2
+            for r in pairs
+        ]
+    )
     scores = score(tmp_path / "pair-model", pairs, trust=False, reward_from="pairwise")
     assert np.abs(scores.chosen - expected).max() < 1e-5 and np.allclose(scores.chosen + scores.rejected, 1)
     assert len(set(np.round(scores.chosen, 6))) > 3
 
 
 def test_custom_code_needs_trust_remote_code(custom_models, pairs, demo_built, tmp_path):
-    with pytest.raises(SocialRMError, match="defines its own model code .*TinyValueHeadRM.*pass --trust-remote-code"):
+    with pytest.raises(
+        SocialRMError, match="defines its own model code .*TinyValueHeadRM.*pass --trust-remote-code"
+    ):
         score(custom_models["value-head"], pairs, trust=False)
     run = subprocess.run(
-        [SOCIAL_RM, "score", "--dataset", str(demo_built[0]), "--config", "bbq", "--model", str(custom_models["score"]),
-         "--out", str(tmp_path / "s.parquet")], cwd=REPO, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            SOCIAL_RM,
+            "score",
+            "--dataset",
+            str(demo_built[0]),
+            "--config",
+            "bbq",
+            "--model",
+            str(custom_models["score"]),
+            "--out",
+            str(tmp_path / "s.parquet"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and "pass --trust-remote-code" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "s.parquet").exists()
 
@@ -206,21 +266,51 @@ def test_the_command_line_reads_a_custom_model_spread_over_devices(custom_models
     bbq = load_dataset(str(demo_built[0]), "bbq", split="test")
     out = tmp_path / "armo.parquet"
     run = subprocess.run(
-        [SOCIAL_RM, "score", "--dataset", str(demo_built[0]), "--config", "bbq", "--model", str(custom_models["score"]),
-         "--trust-remote-code", "--label-index", "1", "--device-map", "auto", "--max-memory", "cpu=60KB",
-         "--offload-folder", str(tmp_path / "offload"), "--no-cache", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            SOCIAL_RM,
+            "score",
+            "--dataset",
+            str(demo_built[0]),
+            "--config",
+            "bbq",
+            "--model",
+            str(custom_models["score"]),
+            "--trust-remote-code",
+            "--label-index",
+            "1",
+            "--device-map",
+            "auto",
+            "--max-memory",
+            "cpu=60KB",
+            "--offload-folder",
+            str(tmp_path / "offload"),
+            "--no-cache",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
-    assert "reading the reward from score" in run.stderr and "not in the registry of known reward models" in run.stderr
-    scores, expected = read_scores(out), score(custom_models["score"], bbq, reward_from="score", label_index=1)
+    assert (
+        "reading the reward from score" in run.stderr
+        and "not in the registry of known reward models" in run.stderr
+    )
+    scores, expected = (
+        read_scores(out),
+        score(custom_models["score"], bbq, reward_from="score", label_index=1),
+    )
     assert scores.metadata["model"]["reward_from"] == "score" and scores.metadata["model"]["label_index"] == 1
     assert_same_scores(scores, expected)
 
 
 def test_a_causal_lm_is_not_read_as_a_classifier(tmp_path, texts, pairs):
     folder = save_tiny_model(tmp_path / "policy", "causal", texts)
-    with pytest.raises(SocialRMError, match="is a causal LM .* --reward-from token-logit --token-index N, or .* --kind logprob"):
+    with pytest.raises(
+        SocialRMError,
+        match="is a causal LM .* --reward-from token-logit --token-index N, or .* --kind logprob",
+    ):
         score(folder, pairs, trust=False)
 
 
@@ -228,25 +318,37 @@ def test_an_offloaded_model_gives_the_unsharded_scores(custom_models, tmp_path, 
     classifier = save_tiny_model(tmp_path / "rm", "classifier", texts, hidden=64, layers=4)
     for folder, trust in ((classifier, False), (custom_models["value-head"], True)):
         whole = score(folder, pairs, trust=trust)
-        options = LoadOptions(trust_remote_code=trust, device_map="auto", max_memory={"cpu": "60KB"},
-                              offload_folder=str(tmp_path / "offload"))  # fmt: skip
+        options = LoadOptions(
+            trust_remote_code=trust,
+            device_map="auto",
+            max_memory={"cpu": "60KB"},
+            offload_folder=str(tmp_path / "offload"),
+        )
         scorer = get_scorer("classifier", ModelSettings(str(folder), options, max_tokens_per_batch=200))
         assert "disk" in scorer.model.hf_device_map.values()  # some weights really are offloaded
         spread = score_pairs(pairs, scorer, progress=False)
         assert_same_scores(spread, whole)
 
 
-def test_quantisation_needs_bitsandbytes_and_is_part_of_the_identity(custom_models, tmp_path, texts, monkeypatch):
+def test_quantisation_needs_bitsandbytes_and_is_part_of_the_identity(
+    custom_models, tmp_path, texts, monkeypatch
+):
     import importlib.util
 
     folder = save_tiny_model(tmp_path / "rm", "classifier", texts)
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else real(name, *a))
-    with pytest.raises(SocialRMError, match="--load-in-4bit loads the weights with bitsandbytes, .*pip install bitsandbytes"):
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else real(name, *a)
+    )
+    with pytest.raises(
+        SocialRMError, match="--load-in-4bit loads the weights with bitsandbytes, .*pip install bitsandbytes"
+    ):
         get_scorer("classifier", ModelSettings(str(folder), LoadOptions(quantization="4bit")))
     plain = get_scorer("classifier", ModelSettings(str(folder)))
     loaded = (plain.tokenizer, plain.model)
-    quantised = get_scorer("classifier", ModelSettings(str(folder), LoadOptions(quantization="8bit")), loaded=loaded)
+    quantised = get_scorer(
+        "classifier", ModelSettings(str(folder), LoadOptions(quantization="8bit")), loaded=loaded
+    )
     assert quantised.identity()["quantization"] == "8bit" and plain.identity()["quantization"] is None
     assert quantised.fingerprint() != plain.fingerprint()
 
@@ -254,9 +356,18 @@ def test_quantisation_needs_bitsandbytes_and_is_part_of_the_identity(custom_mode
 def test_the_registry_covers_every_read_out(tmp_path, texts, caplog):
     assert len(known_models.KNOWN_MODELS) >= 12
     assert {m.reward_from for m in known_models.KNOWN_MODELS} == {
-        "logits", "score", "first-output", "value-head", "token-logit", "pairwise"}  # fmt: skip
+        "logits",
+        "score",
+        "first-output",
+        "value-head",
+        "token-logit",
+        "pairwise",
+    }
     assert known_models.find("RLHFlow/ArmoRM-Llama3-8B-v0.1").reward_from == "score"
-    assert known_models.find("skywork/skywork-reward-gemma-2-27b-v0.2").pattern == "Skywork/Skywork-Reward-Gemma-2-27B*"
+    assert (
+        known_models.find("skywork/skywork-reward-gemma-2-27b-v0.2").pattern
+        == "Skywork/Skywork-Reward-Gemma-2-27B*"
+    )
     assert known_models.find("internlm/internlm2-1_8b-reward").reward_from == "first-output"
     assert known_models.find("Skywork/Skywork-Reward-V2-Llama-3.1-8B").license == "llama3.1"
     assert known_models.find("someone/my-rm") is None
@@ -266,7 +377,10 @@ def test_the_registry_covers_every_read_out(tmp_path, texts, caplog):
     folder = save_tiny_model(tmp_path / "my-rm", "classifier", texts)
     with caplog.at_level("INFO", logger="social_rm"):
         get_scorer("classifier", ModelSettings(str(folder)))
-    assert "my-rm is not in the registry of known reward models (social-rm models): the defaults apply" in caplog.text
+    assert (
+        "my-rm is not in the registry of known reward models (social-rm models): the defaults apply"
+        in caplog.text
+    )
 
 
 def test_the_leaderboard_shows_a_licence_from_the_card_else_the_registry(demo_results):
@@ -276,10 +390,17 @@ def test_the_leaderboard_shows_a_licence_from_the_card_else_the_registry(demo_re
 
     document = json.loads((demo_results / "results" / "length.json").read_text(encoding="utf-8"))
     armo = {**document, "model": {"name": "RLHFlow/ArmoRM-Llama3-8B-v0.1", "kind": "classifier"}}
-    carded = {**document, "model": {"name": "Qwen/Qwen2.5-Math-RM-72B", "kind": "classifier", "license": "own"}}
+    carded = {
+        **document,
+        "model": {"name": "Qwen/Qwen2.5-Math-RM-72B", "kind": "classifier", "license": "own"},
+    }
     unknown = {**document, "model": {"name": "someone/rm", "kind": "classifier"}}
     licences = {row["model"]: row["license"] for row in leaderboard_rows([armo, carded, unknown])}
-    assert licences == {"RLHFlow/ArmoRM-Llama3-8B-v0.1": "llama3", "Qwen/Qwen2.5-Math-RM-72B": "own", "someone/rm": ""}
+    assert licences == {
+        "RLHFlow/ArmoRM-Llama3-8B-v0.1": "llama3",
+        "Qwen/Qwen2.5-Math-RM-72B": "own",
+        "someone/rm": "",
+    }
 
 
 def _free_port() -> int:
@@ -292,10 +413,23 @@ def _launch(args: list[str], world: int = 2) -> list[subprocess.Popen]:
     """`world` processes of one distributed run, with the variables `accelerate launch` / torchrun set."""
     port = str(_free_port())
     return [
-        subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         env={**os.environ, "WORLD_SIZE": str(world), "RANK": str(r), "LOCAL_RANK": str(r),
-                              "LOCAL_WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port,
-                              "OMP_NUM_THREADS": "1"})  # fmt: skip
+        subprocess.Popen(
+            args,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={
+                **os.environ,
+                "WORLD_SIZE": str(world),
+                "RANK": str(r),
+                "LOCAL_RANK": str(r),
+                "LOCAL_WORLD_SIZE": str(world),
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": port,
+                "OMP_NUM_THREADS": "1",
+            },
+        )
         for r in range(world)
     ]
 
@@ -311,8 +445,20 @@ def _rows(path: Path) -> int:
 def test_cache_shards_of_a_killed_process_resume(tmp_path, texts, real_built):
     folder = save_tiny_model(tmp_path / "rm", "classifier", texts)
     cache = tmp_path / "cache.sqlite"
-    args = [SOCIAL_RM, "score", "--dataset", str(real_built[0]), "--config", "xstest", "--model", str(folder),
-            "--max-tokens-per-batch", "400", "--cache", str(cache)]  # fmt: skip
+    args = [
+        SOCIAL_RM,
+        "score",
+        "--dataset",
+        str(real_built[0]),
+        "--config",
+        "xstest",
+        "--model",
+        str(folder),
+        "--max-tokens-per-batch",
+        "400",
+        "--cache",
+        str(cache),
+    ]
     first = _launch([*args, "--out", str(tmp_path / "first.parquet")])
     shard = tmp_path / "cache.rank1.sqlite"
     deadline = time.time() + 180
@@ -329,12 +475,20 @@ def test_cache_shards_of_a_killed_process_resume(tmp_path, texts, real_built):
     second = _launch([*args, "--out", str(tmp_path / "resumed.parquet")])
     outputs = [p.communicate(timeout=600)[0] for p in second]
     assert all(p.returncode == 0 for p in second), outputs[0][-3000:] + outputs[1][-3000:]
-    already = int(re.search(r"([\d,]+) of [\d,]+ completions already scored", outputs[0]).group(1).replace(",", ""))
+    already = int(
+        re.search(r"([\d,]+) of [\d,]+ completions already scored", outputs[0]).group(1).replace(",", "")
+    )
     assert already >= killed  # the killed process's shard was merged, not scored again
-    assert re.search(r"process 0 of 2: scoring (\d+)", outputs[0]) and re.search(r"process 1 of 2: scoring (\d+)", outputs[1])
+    assert re.search(r"process 0 of 2: scoring (\d+)", outputs[0]) and re.search(
+        r"process 1 of 2: scoring (\d+)", outputs[1]
+    )
     assert not list(tmp_path.glob("cache.rank*.sqlite"))  # merged into the cache
-    clean = subprocess.run([*args[:-2], "--no-cache", "--out", str(tmp_path / "clean.parquet")], cwd=REPO,
-                           capture_output=True, text=True)  # fmt: skip
+    clean = subprocess.run(
+        [*args[:-2], "--no-cache", "--out", str(tmp_path / "clean.parquet")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert clean.returncode == 0, clean.stderr
     a, b = read_scores(tmp_path / "resumed.parquet"), read_scores(tmp_path / "clean.parquet")
     assert_same_scores(a, b)

@@ -65,7 +65,9 @@ def test_a_bad_score_is_named_with_file_row_id_and_column(tmp_path, value, messa
 def test_a_text_score_in_a_csv_is_refused(tmp_path):
     path = tmp_path / "s.csv"
     path.write_text("id,chosen_score,rejected_score\na,1.0,2.0\nb,high,0.5\n")
-    with pytest.raises(ScoresFileError, match=re.escape("row 1 (id='b'): 'chosen_score' must be a number (got 'high')")):
+    with pytest.raises(
+        ScoresFileError, match=re.escape("row 1 (id='b'): 'chosen_score' must be a number (got 'high')")
+    ):
         read_scores(path)
 
 
@@ -98,25 +100,51 @@ def test_align_orders_by_the_dataset_and_names_a_scores_file_row_scored_twice():
     chosen, rejected = align(["a", "b"], scores)
     assert chosen.tolist() == [1.0, 2.0] and rejected.tolist() == [0.5, 0.0]
     twice = Scores(["a", "b", "a"], np.zeros(3), np.zeros(3))
-    with pytest.raises(ScoresFileError, match=re.escape("scores file row 2: pair id 'a' is scored more than once")):
+    with pytest.raises(
+        ScoresFileError, match=re.escape("scores file row 2: pair id 'a' is scored more than once")
+    ):
         align(["a", "b"], twice)
 
 
-PAIR = dict(domain=["safety"], source=["xstest"], category=["homonyms"], subset=["safe"], group_id=["g"],
-            chosen_role=["compliance"], rejected_role=["refusal"], label_type=["gold"], error_type=["over_cautious"],
-            bias_direction=["none"])  # fmt: skip
+PAIR = dict(
+    domain=["safety"],
+    source=["xstest"],
+    category=["homonyms"],
+    subset=["safe"],
+    group_id=["g"],
+    chosen_role=["compliance"],
+    rejected_role=["refusal"],
+    label_type=["gold"],
+    error_type=["over_cautious"],
+    bias_direction=["none"],
+)
 
 
 @pytest.mark.parametrize(
     "inputs, message",
     [
-        ({"chosen_scores": [], "rejected_scores": [], **{k: [] for k in PAIR}}, "no pairs: every column is empty"),
-        ({"chosen_scores": [1.0], "rejected_scores": [0.0], **{k: v for k, v in PAIR.items() if k != "subset"}},
-         "missing columns ['subset']"),
-        ({"chosen_scores": ["high"], "rejected_scores": [0.0], **PAIR}, "'chosen_scores' row 0: expected a float score (got 'high')"),
-        ({"chosen_scores": [1.0], "rejected_scores": [None], **PAIR}, "'rejected_scores' row 0: expected a float score (got None"),
+        (
+            {"chosen_scores": [], "rejected_scores": [], **{k: [] for k in PAIR}},
+            "no pairs: every column is empty",
+        ),
+        (
+            {
+                "chosen_scores": [1.0],
+                "rejected_scores": [0.0],
+                **{k: v for k, v in PAIR.items() if k != "subset"},
+            },
+            "missing columns ['subset']",
+        ),
+        (
+            {"chosen_scores": ["high"], "rejected_scores": [0.0], **PAIR},
+            "'chosen_scores' row 0: expected a float score (got 'high')",
+        ),
+        (
+            {"chosen_scores": [1.0], "rejected_scores": [None], **PAIR},
+            "'rejected_scores' row 0: expected a float score (got None",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_metric_through_evaluate_names_bad_input_itself(metric, inputs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         metric.compute(n_bootstrap=0, **inputs)

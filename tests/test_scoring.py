@@ -42,9 +42,7 @@ def xstest(real_built):
 
 
 def scorer(kind, folder, budget=16_384, **options):
-    return get_scorer(
-        kind, ModelSettings(str(folder), max_tokens_per_batch=budget), **options
-    )
+    return get_scorer(kind, ModelSettings(str(folder), max_tokens_per_batch=budget), **options)
 
 
 @pytest.mark.slow
@@ -179,8 +177,20 @@ def test_the_cache_serves_a_second_run(tiny, demo_built, tmp_path):
 @pytest.mark.slow
 def test_a_killed_run_resumes_without_rescoring(tiny, real_built, tmp_path):
     cache = tmp_path / "cache.sqlite"
-    args = [SOCIAL_RM, "score", "--dataset", str(real_built[0]), "--config", "xstest",
-            "--model", str(tiny["classifier"]), "--max-tokens-per-batch", "400", "--cache", str(cache)]  # fmt: skip
+    args = [
+        SOCIAL_RM,
+        "score",
+        "--dataset",
+        str(real_built[0]),
+        "--config",
+        "xstest",
+        "--model",
+        str(tiny["classifier"]),
+        "--max-tokens-per-batch",
+        "400",
+        "--cache",
+        str(cache),
+    ]
     process = subprocess.Popen(
         [*args, "--out", str(tmp_path / "first.parquet")],
         cwd=REPO,
@@ -244,10 +254,32 @@ def test_two_accelerate_processes_give_the_single_process_scores(tiny, real_buil
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     launched = subprocess.run(
         # --multi_gpu is accelerate's torchrun launcher (--cpu starts one process); without a GPU it joins by gloo
-        [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-         "--dynamo_backend", "no", "-m", "social_rm", *common, "--cache", str(tmp_path / "two.sqlite"), "--out", str(tmp_path / "two.parquet")],
-        cwd=REPO, capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
+        [
+            accelerate,
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "-m",
+            "social_rm",
+            *common,
+            "--cache",
+            str(tmp_path / "two.sqlite"),
+            "--out",
+            str(tmp_path / "two.parquet"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert launched.returncode == 0, launched.stderr[-3000:]
     assert_same_scores(read_scores(tmp_path / "one.parquet"), read_scores(tmp_path / "two.parquet"))
     # the work was split, not done twice: Winogender's 480 completions share one prompt, so they make items of 64
@@ -292,7 +324,11 @@ def test_the_judge_cuts_the_conversation_never_its_instruction_or_the_responses(
 
     history = tuple(("user" if i % 2 == 0 else "assistant", f"turn {i} " + "words " * 12) for i in range(9))
     pair = PairUnit(history, "The first answer.", "The second answer.")
-    whole = get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=None)).encode_pair(pair, pair.chosen, pair.rejected).ids
+    whole = (
+        get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=None))
+        .encode_pair(pair, pair.chosen, pair.rejected)
+        .ids
+    )
     limit = len(whole) - 40  # a few turns too long
     judge = get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=limit))
     encoded = judge.encode_pair(pair, pair.chosen, pair.rejected)
@@ -305,7 +341,9 @@ def test_the_judge_cuts_the_conversation_never_its_instruction_or_the_responses(
     assert "[Response A]\nThe first answer." in text and "[Response B]\nThe second answer." in text
     assert "turn 0 " not in text and "turn 8 " in text and "[Conversation]\n..." in text
     with pytest.raises(SocialRMError, match="the instruction and the two responses alone take"):
-        get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=20)).encode_pair(pair, pair.chosen, pair.rejected)
+        get_scorer("judge", ModelSettings(str(tiny["causal"]), max_length=20)).encode_pair(
+            pair, pair.chosen, pair.rejected
+        )
 
 
 def test_the_auto_token_budget_by_hand():

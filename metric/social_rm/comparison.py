@@ -11,8 +11,16 @@ from .statistics import DOMAINS, STATS, bootstrap_sums, check_inputs, figures, i
 # How each figure ranks models: higher is better, lower is better, or nearer 0 is better (signed biases).
 HIGHER_IS_BETTER = ("accuracy", "bbq_accuracy_ambig", "bbq_accuracy_disambig", "social_score")
 CLOSEST_TO_ZERO = ("bias_skew", "bbq_bias_score_ambig", "bbq_bias_score_disambig", "bbq_accuracy_gap")
-COMPARED = ("social_score", "accuracy", "undesirable_preference_rate", "over_caution_rate", "bias_skew",
-            "bbq_bias_score_ambig", "bbq_bias_score_disambig", "bbq_accuracy_gap")  # fmt: skip
+COMPARED = (
+    "social_score",
+    "accuracy",
+    "undesirable_preference_rate",
+    "over_caution_rate",
+    "bias_skew",
+    "bbq_bias_score_ambig",
+    "bbq_bias_score_disambig",
+    "bbq_accuracy_gap",
+)
 
 
 def _badness(name: str, values: np.ndarray) -> np.ndarray:
@@ -57,26 +65,39 @@ def compare_social_rm(scores: dict, n_bootstrap: int = 1000, seed: int = 0, **co
     interval over the resamples. Per domain, the model with the best accuracy, its lead over the runner-up and
     whether that lead is significant at 0.05 after Holm's correction across the domains."""
     if len(scores) < 1 or n_bootstrap < 1:
-        raise ValueError(f"compare needs at least one model and n_bootstrap >= 1 (got {len(scores)}, {n_bootstrap})")
+        raise ValueError(
+            f"compare needs at least one model and n_bootstrap >= 1 (got {len(scores)}, {n_bootstrap})"
+        )
     models = list(scores)
     prep = prepare(columns)
     sums = []
     for model, (chosen_scores, rejected_scores) in scores.items():
         try:
-            chosen, rejected = check_inputs({"chosen_scores": chosen_scores, "rejected_scores": rejected_scores, **columns})
+            chosen, rejected = check_inputs(
+                {"chosen_scores": chosen_scores, "rejected_scores": rejected_scores, **columns}
+            )
         except ValueError as error:
             raise ValueError(f"{model}: {error}") from None
         sums.append(item_sums(chosen, rejected, prep)[0])
     width = len(STATS)
-    levels = {"overall": (np.zeros(prep["n_groups"], dtype=np.int64), ["overall"]),
-              "by_domain": prep["levels"]["by_domain"], "by_source": prep["levels"]["by_source"]}  # fmt: skip
+    levels = {
+        "overall": (np.zeros(prep["n_groups"], dtype=np.int64), ["overall"]),
+        "by_domain": prep["levels"]["by_domain"],
+        "by_source": prep["levels"]["by_source"],
+    }
     samples = bootstrap_sums(np.hstack(sums), [ids for ids, _ in levels.values()], n_bootstrap, seed)[1:]
 
     def per_model(stack: np.ndarray) -> list[dict]:  # (..., width * models) -> each model's figures
         return [figures(stack[..., m * width : (m + 1) * width]) for m in range(len(models))]
 
-    result = {"models": models, "n_bootstrap": n_bootstrap, "seed": seed, "differences": {}, "ranks": {},
-              "best_by_domain": {}}  # fmt: skip
+    result = {
+        "models": models,
+        "n_bootstrap": n_bootstrap,
+        "seed": seed,
+        "differences": {},
+        "ranks": {},
+        "best_by_domain": {},
+    }
     slices = {}
     for (level, (ids, labels)), sample in zip(levels.items(), samples):
         for k, label in enumerate(labels):
@@ -95,8 +116,11 @@ def compare_social_rm(scores: dict, n_bootstrap: int = 1000, seed: int = 0, **co
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", RuntimeWarning)
                         low, high = np.nanpercentile(d_boot, [2.5, 97.5]) if defined else (np.nan, np.nan)
-                    target[name] = {"difference": _float(d_point), "ci": [_float(low), _float(high)] if defined else None,
-                                    "p_value": _p_value(d_boot) if defined else None}  # fmt: skip
+                    target[name] = {
+                        "difference": _float(d_point),
+                        "ci": [_float(low), _float(high)] if defined else None,
+                        "p_value": _p_value(d_boot) if defined else None,
+                    }
     point, boot = slices[("overall", "overall")]
     for name in COMPARED:
         if all(np.isnan(p[name]) for p in point):
@@ -105,12 +129,19 @@ def compare_social_rm(scores: dict, n_bootstrap: int = 1000, seed: int = 0, **co
         bad_boot = np.stack([_badness(name, m[name]) for m in boot], axis=1)  # (resamples, models)
         bad_boot = np.where(np.isnan(bad_boot), np.inf, bad_boot)
         ranks = 1 + (bad_boot[:, :, None] > bad_boot[:, None, :]).sum(2)  # 1 + models strictly better
-        rank_point = 1 + (np.nan_to_num(bad_point, nan=np.inf)[:, None] > np.nan_to_num(bad_point, nan=np.inf)[None, :]).sum(1)
+        rank_point = 1 + (
+            np.nan_to_num(bad_point, nan=np.inf)[:, None] > np.nan_to_num(bad_point, nan=np.inf)[None, :]
+        ).sum(1)
         result["ranks"][name] = {
-            model: {"rank": int(rank_point[m]), "ci": [int(np.percentile(ranks[:, m], 2.5, method="lower")),
-                                                      int(np.percentile(ranks[:, m], 97.5, method="higher"))]}
+            model: {
+                "rank": int(rank_point[m]),
+                "ci": [
+                    int(np.percentile(ranks[:, m], 2.5, method="lower")),
+                    int(np.percentile(ranks[:, m], 97.5, method="higher")),
+                ],
+            }
             for m, model in enumerate(models)
-        }  # fmt: skip
+        }
     leads = {}
     for domain in DOMAINS:
         if ("by_domain", domain) not in slices or len(models) < 2:
@@ -121,12 +152,14 @@ def compare_social_rm(scores: dict, n_bootstrap: int = 1000, seed: int = 0, **co
             continue
         best, second = np.argsort(-np.nan_to_num(accuracy, nan=-np.inf), kind="stable")[:2]
         leads[domain] = _p_value(boot[best]["accuracy"] - boot[second]["accuracy"])
-        result["best_by_domain"][domain] = {"model": models[best], "runner_up": models[second],
-                                            "lead": _float(accuracy[best] - accuracy[second]), "p_value": leads[domain]}  # fmt: skip
+        result["best_by_domain"][domain] = {
+            "model": models[best],
+            "runner_up": models[second],
+            "lead": _float(accuracy[best] - accuracy[second]),
+            "p_value": leads[domain],
+        }
     for domain, p_holm in _holm(leads).items():
         entry = result["best_by_domain"][domain]
         entry["p_holm"] = p_holm
         entry["significant"] = p_holm is not None and p_holm < 0.05
     return result
-
-

@@ -69,6 +69,7 @@ Examples:
     (0.75, 0.25, 0.5, None)
 """
 
+
 class _PlainColumns(datasets.Features):
     """Features of plain values, which need no encoding: evaluate hands each column to Arrow whole instead of
     encoding it value by value (12M values took 15 s that way). The values are checked by `check_inputs`."""
@@ -129,9 +130,21 @@ class SocialRM(evaluate.Metric):
         n_bootstrap=1000,
         seed=0,
     ):
-        columns = dict(domain=domain, source=source, category=category, subset=subset, group_id=group_id,
-                       chosen_role=chosen_role, rejected_role=rejected_role, label_type=label_type,
-                       error_type=error_type, bias_direction=bias_direction)  # fmt: skip
+        columns = dict(
+            domain=domain,
+            source=source,
+            category=category,
+            subset=subset,
+            group_id=group_id,
+            chosen_role=chosen_role,
+            rejected_role=rejected_role,
+            label_type=label_type,
+            error_type=error_type,
+            bias_direction=bias_direction,
+        )
         # `compute` checked the inputs before evaluate encoded them
-        chosen, rejected = as_scores(chosen_scores, "chosen_scores"), as_scores(rejected_scores, "rejected_scores")
+        chosen, rejected = (
+            as_scores(chosen_scores, "chosen_scores"),
+            as_scores(rejected_scores, "rejected_scores"),
+        )
         return social_rm_of(chosen, rejected, n_bootstrap, seed, columns)

@@ -191,7 +191,9 @@ def _codes(values, column: str, vocabulary=None) -> tuple[np.ndarray, list]:
             names.append(None)  # refused below, at its first row
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         index: dict = {}
-        codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
+        codes = np.fromiter(
+            (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
+        )
         names = list(index)
     if vocabulary is None:
         bad = [i for i, name in enumerate(names) if not isinstance(name, str) or not name]
@@ -199,7 +201,9 @@ def _codes(values, column: str, vocabulary=None) -> tuple[np.ndarray, list]:
     else:
         position = {name: i for i, name in enumerate(vocabulary)}
         position.update({i: i for i in range(len(vocabulary))})  # ClassLabel codes, as `datasets` stores them
-        bad = [i for i, name in enumerate(names) if isinstance(name, (float, bool)) or position.get(name) is None]
+        bad = [
+            i for i, name in enumerate(names) if isinstance(name, (float, bool)) or position.get(name) is None
+        ]
         expected = f"one of {vocabulary}"
     if bad:
         row = int(np.flatnonzero(codes == bad[0])[0])
@@ -219,7 +223,11 @@ def as_scores(values, column: str) -> np.ndarray:
         raw = np.asarray(values, dtype=object)
     if raw.ndim != 1 or raw.dtype.kind not in "fiu":
         row = next(
-            (i for i, v in enumerate(values) if isinstance(v, bool) or not isinstance(v, (int, float, np.number))),
+            (
+                i
+                for i, v in enumerate(values)
+                if isinstance(v, bool) or not isinstance(v, (int, float, np.number))
+            ),
             0,
         )
         got = "None: a pair without a score" if values[row] is None else repr(values[row])
@@ -242,7 +250,9 @@ def check_inputs(inputs: dict) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"all inputs must have one value per pair; got lengths {lengths}")
     if not lengths["chosen_scores"]:
         raise ValueError("no pairs: every column is empty")
-    return as_scores(inputs["chosen_scores"], "chosen_scores"), as_scores(inputs["rejected_scores"], "rejected_scores")
+    return as_scores(inputs["chosen_scores"], "chosen_scores"), as_scores(
+        inputs["rejected_scores"], "rejected_scores"
+    )
 
 
 def _select(group: np.ndarray, role: np.ndarray, score: np.ndarray, n_roles: int):
@@ -362,7 +372,10 @@ def prepare(columns: dict) -> dict:
         "group_names": names["group_id"],
     }
     category_ids, category_names = _codes(
-        [f"{names['source'][s]}/{names['category'][c]}" for s, c in zip(cols["group_source"], code["category"][first])],
+        [
+            f"{names['source'][s]}/{names['category'][c]}"
+            for s, c in zip(cols["group_source"], code["category"][first])
+        ],
         "category",
     )
     levels = {
@@ -370,8 +383,15 @@ def prepare(columns: dict) -> dict:
         "by_source": (cols["group_source"], names["source"]),
         "by_category": (category_ids, category_names),
     }
-    return {"code": code, "names": names, "group": group, "n_groups": n_groups, "gold": gold, "cols": cols,
-            "levels": levels}  # fmt: skip
+    return {
+        "code": code,
+        "names": names,
+        "group": group,
+        "n_groups": n_groups,
+        "gold": gold,
+        "cols": cols,
+        "levels": levels,
+    }
 
 
 def item_sums(chosen: np.ndarray, rejected: np.ndarray, prep: dict):
@@ -402,10 +422,15 @@ def item_sums(chosen: np.ndarray, rejected: np.ndarray, prep: dict):
         per_pair[f"gold_{domain}"], per_pair[f"gold_w_{domain}"] = in_domain, in_domain * w
     sums = np.zeros((n_groups, len(STATS)))
     for name, values in per_pair.items():
-        sums[:, STATS[name]] = np.bincount(group, weights=np.asarray(values, dtype=np.float64), minlength=n_groups)
+        sums[:, STATS[name]] = np.bincount(
+            group, weights=np.asarray(values, dtype=np.float64), minlength=n_groups
+        )
     # Item-level statistics: each item's selected answer among its candidates.
     item, cand_role, selected = _select(
-        np.r_[group, group], np.r_[code["chosen_role"], code["rejected_role"]], np.r_[chosen, rejected], len(ROLES)
+        np.r_[group, group],
+        np.r_[code["chosen_role"], code["rejected_role"]],
+        np.r_[chosen, rejected],
+        len(ROLES),
     )
     sums[:, len(_PAIR_STATS) : len(_PAIR_STATS) + len(_BBQ_STATS)] = _bbq_item_stats(
         prep["cols"], n_groups, item, cand_role, selected
@@ -417,11 +442,15 @@ def compute_social_rm(
     chosen_scores, rejected_scores, n_bootstrap: int = 1000, seed: int = 0, **columns
 ) -> dict:
     """The social_rm result for one row per pair (see the metric's `_KWARGS_DESCRIPTION`); checks its inputs."""
-    chosen, rejected = check_inputs({"chosen_scores": chosen_scores, "rejected_scores": rejected_scores, **columns})
+    chosen, rejected = check_inputs(
+        {"chosen_scores": chosen_scores, "rejected_scores": rejected_scores, **columns}
+    )
     return social_rm_of(chosen, rejected, n_bootstrap, seed, columns)
 
 
-def social_rm_of(chosen: np.ndarray, rejected: np.ndarray, n_bootstrap: int, seed: int, columns: dict) -> dict:
+def social_rm_of(
+    chosen: np.ndarray, rejected: np.ndarray, n_bootstrap: int, seed: int, columns: dict
+) -> dict:
     """`compute_social_rm` of inputs already checked (`check_inputs`): float64 scores and the pair columns."""
     if n_bootstrap < 0:
         raise ValueError(f"'n_bootstrap' must be >= 0 (got {n_bootstrap})")
@@ -439,8 +468,11 @@ def social_rm_of(chosen: np.ndarray, rejected: np.ndarray, n_bootstrap: int, see
         kind = cols["group_source"] * len(names["subset"]) + cols["group_subset"]  # per item
         n_kinds = len(names["source"]) * len(names["subset"])
         key = (item_slice * n_kinds + kind)[item[wide]]
-        shares = np.bincount(key * len(ROLES) + cand_role[wide], weights=selected[wide],
-                             minlength=n_slices * n_kinds * len(ROLES)).reshape(n_slices, n_kinds, len(ROLES))  # fmt: skip
+        shares = np.bincount(
+            key * len(ROLES) + cand_role[wide],
+            weights=selected[wide],
+            minlength=n_slices * n_kinds * len(ROLES),
+        ).reshape(n_slices, n_kinds, len(ROLES))
         present = (
             np.bincount(key * len(ROLES) + cand_role[wide], minlength=shares.size).reshape(shares.shape) > 0
         )
@@ -518,5 +550,3 @@ def interval(samples: np.ndarray) -> dict:
             name: np.nanpercentile(v, [2.5, 97.5]) if not np.isnan(v).all() else np.array([np.nan])
             for name, v in figures(samples).items()
         }
-
-

@@ -34,16 +34,29 @@ def client():
     return HfApi(token=token), token
 
 
-def upload(repo_id: str, folder: Path, repo_type: str, message: str, revision: str | None = None,
-           create_pr: bool = False, space_sdk: str | None = None) -> str:  # fmt: skip
+def upload(
+    repo_id: str,
+    folder: Path,
+    repo_type: str,
+    message: str,
+    revision: str | None = None,
+    create_pr: bool = False,
+    space_sdk: str | None = None,
+) -> str:
     """Upload `folder` as one commit (or one pull request) to `repo_id`; returns the commit or PR URL."""
     api, token = client()
     try:
         api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, space_sdk=space_sdk)
         if revision:
             api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
-        info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type=repo_type, commit_message=message,
-                                 revision=revision, create_pr=create_pr)  # fmt: skip
+        info = api.upload_folder(
+            repo_id=repo_id,
+            folder_path=str(folder),
+            repo_type=repo_type,
+            commit_message=message,
+            revision=revision,
+            create_pr=create_pr,
+        )
     except Exception as error:
         if not _is_client_error(error):
             raise

@@ -66,7 +66,10 @@ def _compare(claimed, recomputed, where: str) -> None:
         )
 
 
-LEADERBOARD_CONFIG, LEADERBOARD_SPLIT = "default", "test"  # what the leaderboard ranks on: all of social-pairs
+LEADERBOARD_CONFIG, LEADERBOARD_SPLIT = (
+    "default",
+    "test",
+)  # what the leaderboard ranks on: all of social-pairs
 
 
 def _same_parameters(card_value, recorded) -> bool:
@@ -84,8 +87,9 @@ def _same_parameters(card_value, recorded) -> bool:
     return abs(float(match.group(1)) * scale - recorded) <= step / 2
 
 
-def validate(results_path: Path, scores_path: Path, card_path: Path, dataset: str | Path,
-             revision: str | None = None) -> dict:  # fmt: skip
+def validate(
+    results_path: Path, scores_path: Path, card_path: Path, dataset: str | Path, revision: str | None = None
+) -> dict:
     """Check a submission against the published dataset; returns the model card's metadata, which is what the
     leaderboard shows. Refused: another dataset revision, anything but the whole published dataset, a model
     card whose name, kind or parameters differ from what the scores record, and any figure the scores do not
@@ -102,33 +106,49 @@ def validate(results_path: Path, scores_path: Path, card_path: Path, dataset: st
     ds = load_pairs(published)
     scores = read_scores(scores_path)
     needed = f"the leaderboard needs all {len(ds):,} pairs of config {LEADERBOARD_CONFIG!r}, split {LEADERBOARD_SPLIT!r}"
-    for what, info in (("results.json", document["dataset"]), ("the scores file", scores.metadata.get("dataset", {}))):
+    for what, info in (
+        ("results.json", document["dataset"]),
+        ("the scores file", scores.metadata.get("dataset", {})),
+    ):
         if info.get("fingerprint") != published.fingerprint:
             raise SubmissionError(
                 f"{what} was computed on dataset {str(info.get('fingerprint'))[:24]}, not the published social-pairs "
                 f"({published.fingerprint[:24]}); score the published revision"
             )
         if (info.get("config"), info.get("split")) != (LEADERBOARD_CONFIG, LEADERBOARD_SPLIT):
-            raise SubmissionError(f"{what} covers config {info.get('config')!r}, split {info.get('split')!r} "
-                                  f"({len(scores.ids):,} pairs); {needed}")  # fmt: skip
+            raise SubmissionError(
+                f"{what} covers config {info.get('config')!r}, split {info.get('split')!r} "
+                f"({len(scores.ids):,} pairs); {needed}"
+            )
     if len(scores.ids) != len(ds) or document["results"].get("n_pairs") != len(ds):
-        raise SubmissionError(f"{scores_path} has {len(scores.ids):,} pairs and {results_path} "
-                              f"{document['results'].get('n_pairs')!r}; {needed}")  # fmt: skip
+        raise SubmissionError(
+            f"{scores_path} has {len(scores.ids):,} pairs and {results_path} "
+            f"{document['results'].get('n_pairs')!r}; {needed}"
+        )
     recorded = scores.metadata.get("model", {})
     if document["model"] != recorded:
-        raise SubmissionError(f"{results_path}: its model {document['model']!r} is not the one the scores file "
-                              f"records ({recorded!r})")  # fmt: skip
+        raise SubmissionError(
+            f"{results_path}: its model {document['model']!r} is not the one the scores file "
+            f"records ({recorded!r})"
+        )
     for field in ("name", "kind"):
         if str(meta[field]) != str(recorded.get(field)):
-            raise SubmissionError(f"{card_path}: the model card's {field} {meta[field]!r} is not the scored model's "
-                                  f"({recorded.get(field)!r})")  # fmt: skip
+            raise SubmissionError(
+                f"{card_path}: the model card's {field} {meta[field]!r} is not the scored model's "
+                f"({recorded.get(field)!r})"
+            )
     if not _same_parameters(meta["parameters"], recorded.get("parameters")):
-        raise SubmissionError(f"{card_path}: the model card's parameters {meta['parameters']!r} are not the scored "
-                              f"model's ({recorded.get('parameters')!r})")  # fmt: skip
+        raise SubmissionError(
+            f"{card_path}: the model card's parameters {meta['parameters']!r} are not the scored "
+            f"model's ({recorded.get('parameters')!r})"
+        )
     recomputed = compute(
-        ds, scores, n_bootstrap=document["metric"].get("n_bootstrap", 1000), seed=document["metric"].get("seed", 0),
+        ds,
+        scores,
+        n_bootstrap=document["metric"].get("n_bootstrap", 1000),
+        seed=document["metric"].get("seed", 0),
         source=f"scores file {scores_path}",
-    )  # fmt: skip
+    )
     _compare(document["results"], json.loads(json.dumps(recomputed)), "")
     return meta
 

@@ -23,7 +23,9 @@ def model_names(named: list[tuple[Path, Scores]]) -> list[str]:
     return [f"{n} [{path.stem}]" if names.count(n) > 1 else n for n, (path, _) in zip(names, named)]
 
 
-def compare(ds: datasets.Dataset, ref: DatasetRef, files: list[Path], n_bootstrap: int = 1000, seed: int = 0) -> dict:
+def compare(
+    ds: datasets.Dataset, ref: DatasetRef, files: list[Path], n_bootstrap: int = 1000, seed: int = 0
+) -> dict:
     """The comparison of the models in the scores `files`, all scored on `ref` (another revision is refused)."""
     from social_rm.metric.comparison import compare_social_rm
     from social_rm.results.scores import read_scores
@@ -32,7 +34,10 @@ def compare(ds: datasets.Dataset, ref: DatasetRef, files: list[Path], n_bootstra
     for path, scores in named:
         check_same_dataset(scores, ref, f"scores file {path}")
     ids = pair_ids(ds)
-    aligned = {name: align(ids, scores, f"scores file {path}") for name, (path, scores) in zip(model_names(named), named)}
+    aligned = {
+        name: align(ids, scores, f"scores file {path}")
+        for name, (path, scores) in zip(model_names(named), named)
+    }
     if len(aligned) < 2:
         raise SocialRMError(f"compare needs two or more scores files (got {len(aligned)})")
     try:
@@ -50,24 +55,40 @@ def _value(x, sign: bool = True) -> str:
 
 def format_comparison(result: dict, figure: str = "social_score") -> str:
     """The differences in `figure` overall and per domain, the rank intervals, and the best model per domain."""
-    lines = [f"paired differences in {figure} (95% interval, bootstrap p; items resampled once for all models)"]
+    lines = [
+        f"paired differences in {figure} (95% interval, bootstrap p; items resampled once for all models)"
+    ]
     rows = []
     for pair, entry in result["differences"].items():
         for where, slot in [("overall", entry), *((d, e) for d, e in entry.get("by_domain", {}).items())]:
             target = slot.get(figure)  # within a domain, the social score is the domain's accuracy
             if target and target["difference"] is not None:
                 ci = target["ci"]
-                rows.append([pair, where, _value(target["difference"]), f"[{_value(ci[0])}, {_value(ci[1])}]",
-                             f"{target['p_value']:.3f}"])  # fmt: skip
+                rows.append(
+                    [
+                        pair,
+                        where,
+                        _value(target["difference"]),
+                        f"[{_value(ci[0])}, {_value(ci[1])}]",
+                        f"{target['p_value']:.3f}",
+                    ]
+                )
     header = ["models", "slice", "difference", "95% interval", "p"]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in [header, *rows]]
     ranks = result["ranks"].get(figure, {})
     if ranks:
-        lines.append(f"ranks by {figure} (95% interval): " + ", ".join(
-            f"{m} {r['rank']} [{r['ci'][0]}-{r['ci'][1]}]" for m, r in sorted(ranks.items(), key=lambda kv: kv[1]["rank"])))  # fmt: skip
+        lines.append(
+            f"ranks by {figure} (95% interval): "
+            + ", ".join(
+                f"{m} {r['rank']} [{r['ci'][0]}-{r['ci'][1]}]"
+                for m, r in sorted(ranks.items(), key=lambda kv: kv[1]["rank"])
+            )
+        )
     for domain, best in result["best_by_domain"].items():
         verdict = "significant" if best["significant"] else "not significant"
-        lines.append(f"best on {domain}: {best['model']} by {best['lead']:+.3f} over {best['runner_up']} "
-                     f"(Holm p {best['p_holm']:.3f}, {verdict})")  # fmt: skip
+        lines.append(
+            f"best on {domain}: {best['model']} by {best['lead']:+.3f} over {best['runner_up']} "
+            f"(Holm p {best['p_holm']:.3f}, {verdict})"
+        )
     return "\n".join(lines)

@@ -38,8 +38,14 @@ def check_same_dataset(scores: Scores, ref: DatasetRef, source: str, allow_other
         )
 
 
-def compute(ds: datasets.Dataset, scores: Scores, n_bootstrap: int = 1000, seed: int = 0, metric=None,
-            source: str = "scores file") -> dict:  # fmt: skip
+def compute(
+    ds: datasets.Dataset,
+    scores: Scores,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    metric=None,
+    source: str = "scores file",
+) -> dict:
     """The social_rm result of `scores` on `ds` (the metric through `evaluate`)."""
     chosen, rejected = align(pair_ids(ds), scores, source)
     return _metric(ds, chosen, rejected, n_bootstrap, seed, metric, source)
@@ -55,8 +61,16 @@ def _metric(ds, chosen, rejected, n_bootstrap, seed, metric, source) -> dict:
         raise MetricInputError(f"{source}: {error}") from None
 
 
-def evaluate_scores(ds: datasets.Dataset, ref: DatasetRef, scores: Scores, n_bootstrap: int = 1000, seed: int = 0,
-                    metric=None, source: str = "scores file", allow_other_dataset: bool = False) -> dict:  # fmt: skip
+def evaluate_scores(
+    ds: datasets.Dataset,
+    ref: DatasetRef,
+    scores: Scores,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    metric=None,
+    source: str = "scores file",
+    allow_other_dataset: bool = False,
+) -> dict:
     """The results document of `scores` on `ds`: the metric's result, the diagnostics and how they were made.
     Scores recorded for another build of the dataset are refused unless `allow_other_dataset`."""
     from social_rm.results.diagnostics import diagnostics
@@ -82,8 +96,9 @@ def versions() -> dict:
     return out
 
 
-def results_document(result: dict, scores: Scores, ref: DatasetRef, n_bootstrap: int, seed: int,
-                     other_dataset: bool = False) -> dict:  # fmt: skip
+def results_document(
+    result: dict, scores: Scores, ref: DatasetRef, n_bootstrap: int, seed: int, other_dataset: bool = False
+) -> dict:
     """The results JSON: the metric's output next to the command, versions, model and dataset (with the
     scores' own dataset where `--allow-other-dataset` let a different one through)."""
     dataset = ref.to_dict()

@@ -76,20 +76,28 @@ def tradeoff(documents: list[dict]):
     return _scatter(
         documents,
         lambda d: (d["results"].get("bbq_accuracy_ambig"), d["results"].get("bbq_accuracy_disambig")),
-        "bias avoidance: ambiguous BBQ accuracy", "context faithfulness: disambiguated accuracy",
+        "bias avoidance: ambiguous BBQ accuracy",
+        "context faithfulness: disambiguated accuracy",
         "BBQ trade-off across models",
-    )  # fmt: skip
+    )
 
 
 def safety_tradeoff(documents: list[dict]):
     """Over-caution against undesirable preference on XSTest (lower-left is better), one point per model."""
 
     def point(document):
-        found = ((document.get("diagnostics") or {}).get("refusal_preference") or {}).get("tradeoff_point") or {}
+        found = ((document.get("diagnostics") or {}).get("refusal_preference") or {}).get(
+            "tradeoff_point"
+        ) or {}
         return found.get("over_caution_rate"), found.get("undesirable_preference_rate")
 
-    return _scatter(documents, point, "over-caution rate (safe prompts)", "undesirable preference (unsafe prompts)",
-                    "Safety trade-off on XSTest across models")  # fmt: skip
+    return _scatter(
+        documents,
+        point,
+        "over-caution rate (safe prompts)",
+        "undesirable preference (unsafe prompts)",
+        "Safety trade-off on XSTest across models",
+    )
 
 
 def length_bias(document: dict):
@@ -99,8 +107,16 @@ def length_bias(document: dict):
     values = [correlation[n]["spearman"] for n in names]
     intervals = [correlation[n].get("ci") or [v, v] for n, v in zip(names, values)]
     figure, axes = plt.subplots(figsize=(5, 3))
-    axes.bar(names, values, yerr=[[v - ci[0] for v, ci in zip(values, intervals)],
-                                  [ci[1] - v for v, ci in zip(values, intervals)]], capsize=4, color="#dd8452")  # fmt: skip
+    axes.bar(
+        names,
+        values,
+        yerr=[
+            [v - ci[0] for v, ci in zip(values, intervals)],
+            [ci[1] - v for v, ci in zip(values, intervals)],
+        ],
+        capsize=4,
+        color="#dd8452",
+    )
     axes.axhline(0, color="grey", linewidth=0.8)
     axes.set_ylim(-1, 1)
     axes.set_ylabel("Spearman(score, length)")
@@ -138,7 +154,9 @@ def forest(comparison: dict, figure_name: str = "social_score"):
                 rows.append((f"{pair} ({where})", target["difference"], target["ci"]))
     figure, axes = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
     for y, (_, value, ci) in enumerate(reversed(rows)):
-        axes.errorbar([value], [y], xerr=[[value - ci[0]], [ci[1] - value]], fmt="o", color="#4c72b0", capsize=3)
+        axes.errorbar(
+            [value], [y], xerr=[[value - ci[0]], [ci[1] - value]], fmt="o", color="#4c72b0", capsize=3
+        )
     axes.axvline(0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)], fontsize=7)
     axes.set_xlabel(f"difference in {figure_name} (95% paired-bootstrap interval)")

@@ -33,7 +33,7 @@ FEW = 30  # a figure over fewer pairs (or items) than this is marked in the term
 
 
 def cell(entry: dict, figure: str, count: bool = False) -> str:
-    """"value [low, high]"; with `count`, the number of pairs (or items) behind it, marked "*" under `FEW`."""
+    """ "value [low, high]"; with `count`, the number of pairs (or items) behind it, marked "*" under `FEW`."""
     value = entry.get(figure)
     if value is None:
         return "-"
@@ -51,7 +51,10 @@ def format_table(result: dict, title: str) -> str:
     """Domains x figures, each with its interval and the count behind it; "*" marks fewer than 30."""
     rows = [("overall", result), *result.get("by_domain", {}).items()]
     header = ["", *TABLE_FIGURES.values(), "pairs"]
-    body = [[name, *(cell(entry, f, True) for f in TABLE_FIGURES), f"{entry['n_pairs']:,}"] for name, entry in rows]
+    body = [
+        [name, *(cell(entry, f, True) for f in TABLE_FIGURES), f"{entry['n_pairs']:,}"]
+        for name, entry in rows
+    ]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
     lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in body]
@@ -63,7 +66,12 @@ def format_table(result: dict, title: str) -> str:
     return "\n".join(lines)
 
 
-HEADLINE = ("social_score", "undesirable_preference_rate", "over_caution_rate", "bias_skew")  # the board's figures
+HEADLINE = (
+    "social_score",
+    "undesirable_preference_rate",
+    "over_caution_rate",
+    "bias_skew",
+)  # the board's figures
 
 
 def model_license(model: dict) -> str:
@@ -83,9 +91,13 @@ def leaderboard_rows(documents: list[dict]) -> list[dict]:
     for document in documents:
         results = document["results"]
         dataset = document.get("dataset", {})
-        row = {"model": model_name(document), "kind": document.get("model", {}).get("kind", ""),
-               "license": model_license(document.get("model", {})), "pairs": results.get("n_pairs"),
-               "dataset": str(dataset.get("fingerprint", ""))[:12]}  # fmt: skip
+        row = {
+            "model": model_name(document),
+            "kind": document.get("model", {}).get("kind", ""),
+            "license": model_license(document.get("model", {})),
+            "pairs": results.get("n_pairs"),
+            "dataset": str(dataset.get("fingerprint", ""))[:12],
+        }
         for figure in HEADLINE:
             row[figure] = results.get(figure)
             row[f"{figure} (95% CI)"] = cell(results, figure)
@@ -132,13 +144,19 @@ def load_documents(paths) -> list[dict]:
         card = path.with_name("model_card.md")
         if card.is_file():
             meta, _ = read_model_card(card)
-            document["model"] = {field: meta[field] for field in ("name", "kind", "parameters", "license", "link")}
+            document["model"] = {
+                field: meta[field] for field in ("name", "kind", "parameters", "license", "link")
+            }
         document["path"] = str(path)
         documents.append(document)
     fingerprints = {d.get("dataset", {}).get("fingerprint") for d in documents}
     if len(fingerprints) > 1:
         first = documents[0]
-        other = next(d for d in documents if d.get("dataset", {}).get("fingerprint") != first["dataset"].get("fingerprint"))
+        other = next(
+            d
+            for d in documents
+            if d.get("dataset", {}).get("fingerprint") != first["dataset"].get("fingerprint")
+        )
         raise SocialRMError(
             f"results of different datasets cannot share a table: {first['path']} is on "
             f"{first['dataset'].get('fingerprint')} ({first['results']['n_pairs']:,} pairs), {other['path']} on "
@@ -173,23 +191,29 @@ def comparison_html(comparison: dict, documents: list[dict]) -> str:
 
     fingerprints = {d.get("dataset", {}).get("fingerprint") for d in documents}
     if fingerprints != {comparison.get("dataset", {}).get("fingerprint")}:
-        raise SocialRMError("the comparison was computed on another dataset than the results it would be shown with")
+        raise SocialRMError(
+            "the comparison was computed on another dataset than the results it would be shown with"
+        )
     rows = []
     for figure, ranks in comparison["ranks"].items():
         for model, rank in sorted(ranks.items(), key=lambda kv: kv[1]["rank"]):
-            rows.append(f"<tr><td>{html.escape(figure)}</td><td>{html.escape(model)}</td><td>{rank['rank']}</td>"
-                        f"<td>{rank['ci'][0]} to {rank['ci'][1]}</td></tr>")  # fmt: skip
+            rows.append(
+                f"<tr><td>{html.escape(figure)}</td><td>{html.escape(model)}</td><td>{rank['rank']}</td>"
+                f"<td>{rank['ci'][0]} to {rank['ci'][1]}</td></tr>"
+            )
     best = "".join(
         f"<li>{html.escape(domain)}: {html.escape(b['model'])} by {b['lead']:+.3f} over {html.escape(b['runner_up'])} "
         f"(Holm-corrected p {b['p_holm']:.3f}; {'significant' if b['significant'] else 'not significant'})</li>"
         for domain, b in comparison["best_by_domain"].items()
     )
-    return (f'<h2>Paired comparison</h2><p>Differences with 95% paired-bootstrap intervals (items resampled once for '
-            f'all models, {comparison["n_bootstrap"]} resamples).</p>'
-            f'<img class="plot" id="forest" alt="forest plot" src="{_png(plots.forest(comparison))}">'
-            f'<h3>Best per domain</h3><ul class="best">{best}</ul><h3>Ranks (95% interval)</h3>'
-            f'<table class="ranks"><thead><tr><th>figure</th><th>model</th><th>rank</th><th>95% interval</th></tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table>')  # fmt: skip
+    return (
+        f"<h2>Paired comparison</h2><p>Differences with 95% paired-bootstrap intervals (items resampled once for "
+        f"all models, {comparison['n_bootstrap']} resamples).</p>"
+        f'<img class="plot" id="forest" alt="forest plot" src="{_png(plots.forest(comparison))}">'
+        f'<h3>Best per domain</h3><ul class="best">{best}</ul><h3>Ranks (95% interval)</h3>'
+        f'<table class="ranks"><thead><tr><th>figure</th><th>model</th><th>rank</th><th>95% interval</th></tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def render_html(documents: list[dict], comparison: dict | None = None) -> str:

@@ -85,7 +85,9 @@ def _read_rows(path: Path) -> tuple[list[dict], dict]:
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError as error:
-            raise ScoresFileError(f"scores file {path} line {number}: broken JSON Lines ({error.msg})") from None
+            raise ScoresFileError(
+                f"scores file {path} line {number}: broken JSON Lines ({error.msg})"
+            ) from None
     return rows, {}
 
 
@@ -96,20 +98,28 @@ def read_scores(path: Path) -> Scores:
     if not path.is_file():
         raise ScoresFileError(f"scores file {path} does not exist")
     if path.suffix not in FORMATS:
-        raise ScoresFileError(f"scores file {path}: expected one of {', '.join(FORMATS)} (got {path.suffix!r})")
+        raise ScoresFileError(
+            f"scores file {path}: expected one of {', '.join(FORMATS)} (got {path.suffix!r})"
+        )
     rows, metadata = _read_rows(path)
     if not rows:
         raise ScoresFileError(f"scores file {path} has no rows")
     ids, values = [], {"chosen_score": [], "rejected_score": []}
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
-            raise ScoresFileError(f"scores file {path} row {i}: expected an object with {list(COLUMNS)} (got {row!r})")
+            raise ScoresFileError(
+                f"scores file {path} row {i}: expected an object with {list(COLUMNS)} (got {row!r})"
+            )
         missing = [c for c in COLUMNS if c not in row]
         if missing:
-            raise ScoresFileError(f"scores file {path} row {i}: missing columns {missing} (has {sorted(row)})")
+            raise ScoresFileError(
+                f"scores file {path} row {i}: missing columns {missing} (has {sorted(row)})"
+            )
         pair_id = row["id"]
         if not isinstance(pair_id, str) or not pair_id:
-            raise ScoresFileError(f"scores file {path} row {i}: 'id' must be a non-empty string (got {pair_id!r})")
+            raise ScoresFileError(
+                f"scores file {path} row {i}: 'id' must be a non-empty string (got {pair_id!r})"
+            )
         for column, out in values.items():
             value = row[column]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -122,8 +132,12 @@ def read_scores(path: Path) -> Scores:
                 )
             out.append(value)
         ids.append(pair_id)
-    return Scores(ids, np.asarray(values["chosen_score"], np.float64), np.asarray(values["rejected_score"], np.float64),
-                  metadata)  # fmt: skip
+    return Scores(
+        ids,
+        np.asarray(values["chosen_score"], np.float64),
+        np.asarray(values["rejected_score"], np.float64),
+        metadata,
+    )
 
 
 def align(ids: list[str], scores: Scores, source: str = "scores file") -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """Scorers that load no model: the length and random baselines, and precomputed scores from a file.
 
-    get_scorer("length").score_all(completions)
+get_scorer("length").score_all(completions)
 """
 
 from __future__ import annotations

@@ -70,7 +70,9 @@ class ScoreCache:
 
     def shard(self, rank: int) -> ScoreCache:
         """Process `rank`'s own shard of this cache."""
-        return ScoreCache(self.path.with_name(f"{self.path.stem}.rank{rank}.sqlite"), self.fingerprint, self.identity)
+        return ScoreCache(
+            self.path.with_name(f"{self.path.stem}.rank{rank}.sqlite"), self.fingerprint, self.identity
+        )
 
     def merge_shards(self) -> int:
         """Move every shard's scores into this cache (each shard in one transaction, then deleted); the number of

@@ -24,7 +24,11 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 
 
 def encode_many(
-    tokenizer, prompts: list[list[dict]], responses: list[str], max_length: int | None, generation_prompt: bool = False
+    tokenizer,
+    prompts: list[list[dict]],
+    responses: list[str],
+    max_length: int | None,
+    generation_prompt: bool = False,
 ) -> list[Encoded]:
     """Chat-template each prompt + response into token ids (followed by the next turn's generation prompt if
     `generation_prompt`). A response starts where its templated prompt (with its generation prompt) stops matching
@@ -32,14 +36,20 @@ def encode_many(
     the response. Each distinct prompt is templated once, and all texts go through the tokenizer in one batched
     call (2.2-2.6x faster than one at a time on 4,000 BBQ pairs, 2 cores)."""
     texts = [
-        tokenizer.apply_chat_template([*prompt, {"role": "assistant", "content": response}], tokenize=False,
-                                      add_generation_prompt=generation_prompt)
+        tokenizer.apply_chat_template(
+            [*prompt, {"role": "assistant", "content": response}],
+            tokenize=False,
+            add_generation_prompt=generation_prompt,
+        )
         for prompt, response in zip(prompts, responses)
-    ]  # fmt: skip
+    ]
     keys = [tuple((m["role"], m["content"]) for m in prompt) for prompt in prompts]
     distinct = {key: prompt for key, prompt in zip(keys, prompts)}
-    heads = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in distinct.values()]
-    tokenize = (lambda batch: tokenizer(batch, add_special_tokens=False)["input_ids"] if batch else [])  # noqa: E731
+    heads = [
+        tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+        for p in distinct.values()
+    ]
+    tokenize = lambda batch: tokenizer(batch, add_special_tokens=False)["input_ids"] if batch else []  # noqa: E731
     head_ids = dict(zip(distinct, tokenize(heads)))
     out = []
     for full, key in zip(tokenize(texts), keys):
@@ -53,9 +63,9 @@ def encode_many(
     return out
 
 
-
-
-def encode_completions(tokenizer, units, max_length: int | None, generation_prompt: bool = False) -> list[Encoded]:
+def encode_completions(
+    tokenizer, units, max_length: int | None, generation_prompt: bool = False
+) -> list[Encoded]:
     """`encode_many` of completions (`units.Completion`)."""
     from social_rm.scoring.units import messages
 

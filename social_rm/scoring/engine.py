@@ -122,10 +122,21 @@ def _masks(model, rows: list[Row], width: int, device):
             out[r, : len(row.ids)] = torch.tensor(values(row), dtype=torch.long)
         return out.to(device)
 
-    item, branch, position = tensor(lambda r: r.item, -1), tensor(lambda r: r.branch, 0), tensor(lambda r: r.positions, 0)
+    item, branch, position = (
+        tensor(lambda r: r.item, -1),
+        tensor(lambda r: r.branch, 0),
+        tensor(lambda r: r.positions, 0),
+    )
     q, k = (slice(None), None, slice(None), None), (slice(None), None, None, slice(None))
-    full = (item[q] == item[k]) & (item[q] >= 0) & ((branch[k] == 0) | (branch[k] == branch[q])) & (position[k] <= position[q])
-    full |= torch.eye(width, dtype=torch.bool, device=device)[None, None] & (item[q] < 0)  # padding sees itself
+    full = (
+        (item[q] == item[k])
+        & (item[q] >= 0)
+        & ((branch[k] == 0) | (branch[k] == branch[q]))
+        & (position[k] <= position[q])
+    )
+    full |= torch.eye(width, dtype=torch.bool, device=device)[None, None] & (
+        item[q] < 0
+    )  # padding sees itself
     config = model.config
     window = getattr(config, "sliding_window", None)
     sliding = full & (position[k] > position[q] - window) if window else None
@@ -133,7 +144,9 @@ def _masks(model, rows: list[Row], width: int, device):
         dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
 
         def additive(mask):
-            return torch.zeros(mask.shape, dtype=dtype, device=device).masked_fill(~mask, torch.finfo(dtype).min)
+            return torch.zeros(mask.shape, dtype=dtype, device=device).masked_fill(
+                ~mask, torch.finfo(dtype).min
+            )
 
         full, sliding = additive(full), None if sliding is None else additive(sliding)
     layer_types = getattr(config, "layer_types", None)
@@ -148,7 +161,6 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
     tensor per member) or `next` (the logits of `verdict_ids` after its last token). Returns (completion indices,
     outputs) in packing order."""
     import torch
-
 
     device = input_device(model)
     width = max(len(r.ids) for r in rows)
@@ -175,7 +187,9 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
         logits = output.logits
         if read == "next":
             last = torch.tensor(last, device=logits.device)
-            return members, logits[last[:, 0], last[:, 1]][:, verdict_ids].float().cpu().numpy().astype(np.float64)
+            return members, logits[last[:, 0], last[:, 1]][:, verdict_ids].float().cpu().numpy().astype(
+                np.float64
+            )
         outputs = []
         for member, (r, index) in zip(members, at):
             start = max(encoded[member].response_start, 1)

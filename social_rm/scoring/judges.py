@@ -45,12 +45,16 @@ class JudgeScorer(ModelScorer):
     kind = "judge"
     unit = "pair"
 
-    def __init__(self, settings: ModelSettings, options: JudgeOptions | None = None, loaded: tuple | None = None):
+    def __init__(
+        self, settings: ModelSettings, options: JudgeOptions | None = None, loaded: tuple | None = None
+    ):
         options = options or JudgeOptions()
         super().__init__(settings, options, loaded)
         ids = [self.tokenizer(v, add_special_tokens=False)["input_ids"] for v in options.verdicts]
         if any(len(i) != 1 for i in ids):
-            raise SocialRMError(f"the judge's verdicts {options.verdicts} must be single tokens for {self.name} (got {ids})")
+            raise SocialRMError(
+                f"the judge's verdicts {options.verdicts} must be single tokens for {self.name} (got {ids})"
+            )
         self.verdict_ids = [i[0] for i in ids]
 
     def encode_pair(self, pair: PairUnit, first: str, second: str) -> Encoded:
@@ -72,7 +76,9 @@ class JudgeScorer(ModelScorer):
             return shifted[:, 0] / shifted.sum(axis=1)  # P(A)
 
         def packed(rows):  # the two orders of a pair share the instruction and the conversation
-            members, logits = engine.forward(self.model, rows, "next", prepared.encoded, verdict_ids=self.verdict_ids)
+            members, logits = engine.forward(
+                self.model, rows, "next", prepared.encoded, verdict_ids=self.verdict_ids
+            )
             return members, p_a(logits)
 
         def plain(batch):

@@ -37,14 +37,26 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "random": Kind(lambda _, options, __: RandomScorer(seed=options.seed), RandomOptions, "", "uniform random scores, seeded"),
+    "random": Kind(
+        lambda _, options, __: RandomScorer(seed=options.seed),
+        RandomOptions,
+        "",
+        "uniform random scores, seeded",
+    ),
     "length": Kind(lambda *_: LengthScorer(), NoOptions, "", "the longer response wins"),
-    "shortest": Kind(lambda *_: LengthScorer(name="shortest", sign=-1), NoOptions, "", "the shorter response wins"),
+    "shortest": Kind(
+        lambda *_: LengthScorer(name="shortest", sign=-1), NoOptions, "", "the shorter response wins"
+    ),
     "classifier": Kind(RewardModelScorer, RewardOptions, "model", "a reward model, read by --reward-from"),
     "logprob": Kind(LogprobScorer, LogprobOptions, "model", "causal LM log-probability of the response"),
     "judge": Kind(JudgeScorer, JudgeOptions, "model", "causal LM pairwise judge, both orders"),
     "dpo": Kind(DPOScorer, DPOOptions, "model", "DPO implicit reward against --ref-model"),
-    "file": Kind(lambda settings, *_: FileScorer(path=settings.model), NoOptions, "file", "precomputed scores from a file"),
+    "file": Kind(
+        lambda settings, *_: FileScorer(path=settings.model),
+        NoOptions,
+        "file",
+        "precomputed scores from a file",
+    ),
 }
 BASELINES = tuple(name for name, kind in KINDS.items() if not kind.takes)
 SCORES_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv")
@@ -68,7 +80,9 @@ def kind_options(kind: str, options: dict):
     return cls(**given)
 
 
-def get_scorer(kind: str, settings: ModelSettings | None = None, loaded: tuple | None = None, **options) -> Scorer:
+def get_scorer(
+    kind: str, settings: ModelSettings | None = None, loaded: tuple | None = None, **options
+) -> Scorer:
     """The scorer of registry entry `kind` with its keyword `options`; model and file kinds need `settings`
     (`settings.model` is the model, or the scores file). `loaded`: (tokenizer, model) already in memory."""
     entry = lookup(KINDS, kind, "scorer kind")
@@ -127,9 +141,15 @@ def apply_known_model(kind: str, settings: ModelSettings, options):
             )
         return settings, options
     logger.info(f"known reward model {known.describe()}" + (f" ({known.note})" if known.note else ""))
-    unset = {f.name: getattr(known, f.name) for f in fields(options) if getattr(options, f.name) is None and hasattr(known, f.name)}
+    unset = {
+        f.name: getattr(known, f.name)
+        for f in fields(options)
+        if getattr(options, f.name) is None and hasattr(known, f.name)
+    }
     options = replace(options, **unset)
     load = settings.options
     if load.dtype == "auto" and pick_device(load.device) != "cpu":
         load = replace(load, dtype=known.dtype)
-    return replace(settings, options=load, chat_template=settings.chat_template or known.chat_template), options
+    return replace(
+        settings, options=load, chat_template=settings.chat_template or known.chat_template
+    ), options

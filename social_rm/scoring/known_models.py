@@ -24,7 +24,9 @@ LLAMA2_INST = (
 
 @dataclass(frozen=True)
 class KnownModel:
-    pattern: str  # a Hub id, `*` wildcards allowed, matched case-insensitively; a local folder matches by its name
+    pattern: (
+        str  # a Hub id, `*` wildcards allowed, matched case-insensitively; a local folder matches by its name
+    )
     reward_from: str  # readouts.READOUTS
     license: str
     link: str
@@ -45,8 +47,11 @@ class KnownModel:
         return folder.is_dir() and fnmatch.fnmatchcase(folder.resolve().name.lower(), pattern.split("/")[-1])
 
     def describe(self) -> str:
-        shown = {k: v for k, v in asdict(self).items()
-                 if k not in ("pattern", "note", "chat_template") and v is not None and v is not False and v != ""}  # fmt: skip
+        shown = {
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("pattern", "note", "chat_template") and v is not None and v is not False and v != ""
+        }
         fixed = ", chat template fixed" if self.chat_template else ""
         return f"{self.pattern}: " + ", ".join(f"{k} {v}" for k, v in shown.items()) + fixed
 
@@ -56,37 +61,113 @@ def _hub(name: str) -> str:
 
 
 KNOWN_MODELS: tuple[KnownModel, ...] = (
-    KnownModel("Skywork/Skywork-Reward-V2-Llama-3.1-8B*", "logits", "llama3.1", _hub("Skywork/Skywork-Reward-V2-Llama-3.1-8B")),
-    KnownModel("Skywork/Skywork-Reward-V2-Qwen3-*", "logits", "apache-2.0", _hub("Skywork/Skywork-Reward-V2-Qwen3-8B")),
-    KnownModel("Skywork/Skywork-Reward-Gemma-2-27B*", "logits", "Skywork Community License; Gemma terms",
-               _hub("Skywork/Skywork-Reward-Gemma-2-27B-v0.2"),
-               note="Gemma-2 soft-caps its attention: scored with eager attention, in bfloat16 on a GPU"),
-    KnownModel("Skywork/Skywork-Reward-Llama-3.1-8B*", "logits", "Skywork Community License; Llama 3.1",
-               _hub("Skywork/Skywork-Reward-Llama-3.1-8B-v0.2")),
-    KnownModel("allenai/Llama-3.1-Tulu-3-8B-RM", "logits", "llama3.1", _hub("allenai/Llama-3.1-Tulu-3-8B-RM")),
-    KnownModel("OpenAssistant/reward-model-deberta-v3-large-v2", "logits", "mit",
-               _hub("OpenAssistant/reward-model-deberta-v3-large-v2"), dtype="float32",
-               note="an encoder: padded batches; its tokenizer has no chat template, so the plain transcript is used"),
-    KnownModel("RLHFlow/ArmoRM-Llama3-8B-v0.1", "score", "llama3", _hub("RLHFlow/ArmoRM-Llama3-8B-v0.1"),
-               trust_remote_code=True, note="--label-index N reads objective N of its 19 `rewards` instead"),
-    KnownModel("internlm/internlm2-*reward", "first-output", "other (InternLM licence: free commercial use on application)",
-               _hub("internlm/internlm2-7b-reward"), trust_remote_code=True,
-               note="read through its own `get_score`, which appends its reward token"),
-    KnownModel("Qwen/Qwen2.5-Math-RM-72B", "first-output", "qwen", _hub("Qwen/Qwen2.5-Math-RM-72B"),
-               trust_remote_code=True, note="72B: --device-map auto spreads it over the GPUs"),
-    KnownModel("openbmb/Eurus-RM-7b", "first-output", "apache-2.0", _hub("openbmb/Eurus-RM-7b"), trust_remote_code=True),
-    KnownModel("berkeley-nest/Starling-RM-7B-alpha", "value-head", "see the model card", _hub("berkeley-nest/Starling-RM-7B-alpha"),
-               chat_template=LLAMA2_INST, note="needs its card's GPTRewardModel class saved with the weights (--trust-remote-code)"),
-    KnownModel("Nexusflow/Starling-RM-34B", "value-head", "see the model card", _hub("Nexusflow/Starling-RM-34B"),
-               note="needs its card's value-head class saved with the weights (--trust-remote-code)"),
-    KnownModel("openbmb/UltraRM-13b", "value-head", "mit", _hub("openbmb/UltraRM-13b"), chat_template=HUMAN_ASSISTANT,
-               note="needs its card's LlamaRewardModel class saved with the weights (--trust-remote-code)"),
-    KnownModel("nvidia/Llama-3.1-Nemotron-70B-Reward-HF", "token-logit", "llama3.1",
-               _hub("nvidia/Llama-3.1-Nemotron-70B-Reward-HF"), token_index=0,
-               note="a causal LM: the logit of token 0 after the conversation and the next generation prompt"),
-    KnownModel("llm-blender/PairRM*", "pairwise", "mit", _hub("llm-blender/PairRM-hf"), dtype="float32",
-               model_class="llm_blender.pair_ranker.pairrm:DebertaV2PairRM",
-               note="pip install llm-blender; scores the two responses together, both orders"),
+    KnownModel(
+        "Skywork/Skywork-Reward-V2-Llama-3.1-8B*",
+        "logits",
+        "llama3.1",
+        _hub("Skywork/Skywork-Reward-V2-Llama-3.1-8B"),
+    ),
+    KnownModel(
+        "Skywork/Skywork-Reward-V2-Qwen3-*",
+        "logits",
+        "apache-2.0",
+        _hub("Skywork/Skywork-Reward-V2-Qwen3-8B"),
+    ),
+    KnownModel(
+        "Skywork/Skywork-Reward-Gemma-2-27B*",
+        "logits",
+        "Skywork Community License; Gemma terms",
+        _hub("Skywork/Skywork-Reward-Gemma-2-27B-v0.2"),
+        note="Gemma-2 soft-caps its attention: scored with eager attention, in bfloat16 on a GPU",
+    ),
+    KnownModel(
+        "Skywork/Skywork-Reward-Llama-3.1-8B*",
+        "logits",
+        "Skywork Community License; Llama 3.1",
+        _hub("Skywork/Skywork-Reward-Llama-3.1-8B-v0.2"),
+    ),
+    KnownModel(
+        "allenai/Llama-3.1-Tulu-3-8B-RM", "logits", "llama3.1", _hub("allenai/Llama-3.1-Tulu-3-8B-RM")
+    ),
+    KnownModel(
+        "OpenAssistant/reward-model-deberta-v3-large-v2",
+        "logits",
+        "mit",
+        _hub("OpenAssistant/reward-model-deberta-v3-large-v2"),
+        dtype="float32",
+        note="an encoder: padded batches; its tokenizer has no chat template, so the plain transcript is used",
+    ),
+    KnownModel(
+        "RLHFlow/ArmoRM-Llama3-8B-v0.1",
+        "score",
+        "llama3",
+        _hub("RLHFlow/ArmoRM-Llama3-8B-v0.1"),
+        trust_remote_code=True,
+        note="--label-index N reads objective N of its 19 `rewards` instead",
+    ),
+    KnownModel(
+        "internlm/internlm2-*reward",
+        "first-output",
+        "other (InternLM licence: free commercial use on application)",
+        _hub("internlm/internlm2-7b-reward"),
+        trust_remote_code=True,
+        note="read through its own `get_score`, which appends its reward token",
+    ),
+    KnownModel(
+        "Qwen/Qwen2.5-Math-RM-72B",
+        "first-output",
+        "qwen",
+        _hub("Qwen/Qwen2.5-Math-RM-72B"),
+        trust_remote_code=True,
+        note="72B: --device-map auto spreads it over the GPUs",
+    ),
+    KnownModel(
+        "openbmb/Eurus-RM-7b",
+        "first-output",
+        "apache-2.0",
+        _hub("openbmb/Eurus-RM-7b"),
+        trust_remote_code=True,
+    ),
+    KnownModel(
+        "berkeley-nest/Starling-RM-7B-alpha",
+        "value-head",
+        "see the model card",
+        _hub("berkeley-nest/Starling-RM-7B-alpha"),
+        chat_template=LLAMA2_INST,
+        note="needs its card's GPTRewardModel class saved with the weights (--trust-remote-code)",
+    ),
+    KnownModel(
+        "Nexusflow/Starling-RM-34B",
+        "value-head",
+        "see the model card",
+        _hub("Nexusflow/Starling-RM-34B"),
+        note="needs its card's value-head class saved with the weights (--trust-remote-code)",
+    ),
+    KnownModel(
+        "openbmb/UltraRM-13b",
+        "value-head",
+        "mit",
+        _hub("openbmb/UltraRM-13b"),
+        chat_template=HUMAN_ASSISTANT,
+        note="needs its card's LlamaRewardModel class saved with the weights (--trust-remote-code)",
+    ),
+    KnownModel(
+        "nvidia/Llama-3.1-Nemotron-70B-Reward-HF",
+        "token-logit",
+        "llama3.1",
+        _hub("nvidia/Llama-3.1-Nemotron-70B-Reward-HF"),
+        token_index=0,
+        note="a causal LM: the logit of token 0 after the conversation and the next generation prompt",
+    ),
+    KnownModel(
+        "llm-blender/PairRM*",
+        "pairwise",
+        "mit",
+        _hub("llm-blender/PairRM-hf"),
+        dtype="float32",
+        model_class="llm_blender.pair_ranker.pairrm:DebertaV2PairRM",
+        note="pip install llm-blender; scores the two responses together, both orders",
+    ),
 )
 
 
@@ -97,6 +178,8 @@ def find(name: str) -> KnownModel | None:
 
 def table() -> str:
     """The registry as the `social-rm models` table."""
-    rows = [("model", "read-out", "licence", "link")] + [(e.pattern, e.reward_from, e.license, e.link) for e in KNOWN_MODELS]
+    rows = [("model", "read-out", "licence", "link")] + [
+        (e.pattern, e.reward_from, e.license, e.link) for e in KNOWN_MODELS
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3] for r in rows)

@@ -30,7 +30,9 @@ class ModelScorer:
     kind = ""
     unit = "completion"
     auto_class = "AutoModelForCausalLM"
-    bradley_terry = False  # whether sigmoid(chosen - rejected) is the model's probability that chosen is better
+    bradley_terry = (
+        False  # whether sigmoid(chosen - rejected) is the model's probability that chosen is better
+    )
     model_class: str | None = None  # "module:Class" where an installed package defines the model's class
 
     def __init__(self, settings: ModelSettings, options=None, loaded: tuple | None = None):
@@ -45,10 +47,14 @@ class ModelScorer:
             self.tokenizer, self.model = loaded
             return
         config = models.raw_config(self.name, self.load_options)
-        models.check_remote_code(self.name, config, self.load_options)  # before any of the repository's code runs
+        models.check_remote_code(
+            self.name, config, self.load_options
+        )  # before any of the repository's code runs
         self.check_config(config)
         self.tokenizer = models.load_tokenizer(self.name, self.load_options, settings.chat_template)
-        self.model = models.load_model(self.auto_class, self.name, self.load_options, self.model_class, config)
+        self.model = models.load_model(
+            self.auto_class, self.name, self.load_options, self.model_class, config
+        )
 
     def check_config(self, config: dict) -> None:
         """Refuse a model the kind cannot read, before loading it (`config`: its config.json)."""
@@ -77,7 +83,9 @@ class ModelScorer:
         next one is chat-templated, tokenized and packed in a background thread (`prepare`), so the device does
         not wait for the host."""
         chunks = batching.key_chunks([u.prompt for u in units])
-        for chunk, prepared in batching.prefetched(chunks, lambda chunk: self.prepare([units[i] for i in chunk])):
+        for chunk, prepared in batching.prefetched(
+            chunks, lambda chunk: self.prepare([units[i] for i in chunk])
+        ):
             for indices, outputs in self.score(prepared):
                 yield [chunk[i] for i in indices], outputs
 
@@ -124,7 +132,9 @@ class ModelScorer:
         the members it read and their outputs; where the scorer does not pack, padded, length-sorted batches of
         sequences through `plain(encoded sequences)`."""
         if self.budget is None:
-            tokens = self.settings.max_tokens_per_batch or models.auto_token_budget(self.model, engine.ROW_LENGTH)
+            tokens = self.settings.max_tokens_per_batch or models.auto_token_budget(
+                self.model, engine.ROW_LENGTH
+            )
             self.budget = batching.TokenBudget(tokens)
         rows, encoded = prepared.rows, prepared.encoded
         if rows is None:

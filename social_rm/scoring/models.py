@@ -46,7 +46,9 @@ def pick_dtype(dtype: str, device: str):
 def model_fingerprint(name: str, options: LoadOptions, settings: dict, commit: str | None = None) -> str:
     """A hash of what decides the scores: the model's files (a local folder: the sha256 of every file's full bytes;
     a Hub id: the commit sha its revision resolved to, `commit`), the dtype and the scoring settings."""
-    digest = hashlib.sha256(json.dumps({"settings": settings, "dtype": options.dtype}, sort_keys=True).encode())
+    digest = hashlib.sha256(
+        json.dumps({"settings": settings, "dtype": options.dtype}, sort_keys=True).encode()
+    )
     folder = Path(name)
     if folder.is_dir():
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -155,8 +157,13 @@ def _quantization_config(options: LoadOptions, dtype):
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=dtype)
 
 
-def load_model(auto_class: str, name: str, options: LoadOptions, model_class: str | None = None,
-               config: dict | None = None):  # fmt: skip
+def load_model(
+    auto_class: str,
+    name: str,
+    options: LoadOptions,
+    model_class: str | None = None,
+    config: dict | None = None,
+):
     """`AutoModelFor...from_pretrained` (or `model_class`, "module:Class", for a model whose class an installed
     package defines) in inference mode, with the attention the architecture supports as transformers chooses it
     (SDPA where it can, eager otherwise: Gemma-2's soft-capping needs eager). On one device, or with
@@ -176,7 +183,9 @@ def load_model(auto_class: str, name: str, options: LoadOptions, model_class: st
         try:
             load = getattr(importlib.import_module(module), attribute).from_pretrained
         except ImportError as error:
-            raise ModelError(f"{name} is loaded with {model_class}, which is not installed ({error})") from error
+            raise ModelError(
+                f"{name} is loaded with {model_class}, which is not installed ({error})"
+            ) from error
     else:
         load = getattr(transformers, auto_class).from_pretrained
     dtype = pick_dtype(options.dtype, device)
@@ -191,8 +200,11 @@ def load_model(auto_class: str, name: str, options: LoadOptions, model_class: st
     if quantization:
         kwargs["quantization_config"] = quantization
     if device_map:
-        kwargs.update(device_map=device_map, max_memory=options.max_memory,
-                      offload_folder=options.offload_folder or _temporary_folder("social-rm-offload-"))  # fmt: skip
+        kwargs.update(
+            device_map=device_map,
+            max_memory=options.max_memory,
+            offload_folder=options.offload_folder or _temporary_folder("social-rm-offload-"),
+        )
     try:
         model = load(name, **kwargs)
     except OSError as error:
@@ -254,8 +266,6 @@ def auto_token_budget(model, row_length: int) -> int:
 def looks_like_hub_id(name: str) -> bool:
     parts = name.split("/")
     return len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~"))
-
-
 
 
 def is_library_class(model) -> bool:

@@ -34,7 +34,9 @@ def _budget(value: str) -> int | None:
     try:
         return _positive(value)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of tokens or auto (got {value!r})") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of tokens or auto (got {value!r})"
+        ) from None
 
 
 def parse_max_memory(value: str) -> dict:
@@ -43,7 +45,9 @@ def parse_max_memory(value: str) -> dict:
     for part in filter(None, (p.strip() for p in value.split(","))):
         device, _, size = part.partition("=")
         if not size:
-            raise SocialRMError(f"--max-memory takes DEVICE=SIZE pairs such as 0=20GiB,cpu=60GiB (got {part!r})")
+            raise SocialRMError(
+                f"--max-memory takes DEVICE=SIZE pairs such as 0=20GiB,cpu=60GiB (got {part!r})"
+            )
         limits[int(device) if device.isdigit() else device] = size
     return limits
 
@@ -61,14 +65,18 @@ class LoadOptions:
 
     device: str = option("auto", "auto (cuda, then mps, then cpu), or a torch device")
     dtype: str = option(
-        "auto", "auto: bfloat16 on an accelerator, float32 on cpu", choices=("auto", "bfloat16", "float16", "float32")
+        "auto",
+        "auto: bfloat16 on an accelerator, float32 on cpu",
+        choices=("auto", "bfloat16", "float16", "float32"),
     )
     revision: str | None = option(None, "model revision (Hub branch, tag or commit)")
     trust_remote_code: bool = option(False, "run the model repository's own code")
     # weights from a pickle checkpoint (.bin) run code when loaded: an explicit opt-in
     allow_pickle: bool = option(False, "load pickle (.bin) weights when there are no safetensors")
     device_map: str | None = option(
-        None, "auto: spread a model larger than one GPU over the GPUs, the CPU and --offload-folder", choices=("auto",)
+        None,
+        "auto: spread a model larger than one GPU over the GPUs, the CPU and --offload-folder",
+        choices=("auto",),
     )
     max_memory: dict | None = option(
         None, "with --device-map: memory per device, e.g. 0=70GiB,1=70GiB,cpu=200GiB", type=_max_memory
@@ -91,11 +99,14 @@ class ModelSettings:
         4096, "tokens per sequence; longer prompts are cut from the left, never the response", type=_positive
     )
     max_tokens_per_batch: int | None = option(
-        None, "token budget of a batch, padding included (default auto: from the device's free memory)",
-        type=_budget, metavar="N|auto",
+        None,
+        "token budget of a batch, padding included (default auto: from the device's free memory)",
+        type=_budget,
+        metavar="N|auto",
     )
     prefix_sharing: bool = option(
-        True, "score each completion whole (its prompt not shared with the item's other responses)",
+        True,
+        "score each completion whole (its prompt not shared with the item's other responses)",
         flag="--no-prefix-sharing",
     )
     chat_template: str | None = None  # replaces the tokenizer's (a registry fix, known_models); not an option
@@ -119,7 +130,9 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
             group = parser.add_mutually_exclusive_group()
             for flag, value in meta.pop("flags").items():
                 if flag not in taken:
-                    group.add_argument(flag, action="store_const", const=value, dest=f.name, help=f"{help_text}: {value}")
+                    group.add_argument(
+                        flag, action="store_const", const=value, dest=f.name, help=f"{help_text}: {value}"
+                    )
             continue
         flag = meta.pop("flag", "--" + f.name.replace("_", "-"))
         if flag in taken:

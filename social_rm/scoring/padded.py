@@ -73,7 +73,10 @@ def token_logprobs(logits, targets, chunk: int = 1024):
 
 def reduce(values, reduction: str) -> np.ndarray:
     """Per sequence: the sum, or the mean, of its response tokens' log-probabilities (0 for an empty response)."""
-    out = [float(v.double().sum() if reduction == "sum" else v.double().mean()) if len(v) else 0.0 for v in values]
+    out = [
+        float(v.double().sum() if reduction == "sum" else v.double().mean()) if len(v) else 0.0
+        for v in values
+    ]
     return np.array(out, dtype=np.float64)
 
 
@@ -87,7 +90,10 @@ def response_logprobs(model, encoded: list[Encoded], reduction: str) -> np.ndarr
         logits = model(input_ids=ids, attention_mask=mask).logits
         logprobs = token_logprobs(logits[:, :-1], ids[:, 1:])
     # token t is predicted at position t - 1
-    return reduce([logprobs[row, max(e.response_start, 1) - 1 : len(e.ids) - 1] for row, e in enumerate(encoded)], reduction)
+    return reduce(
+        [logprobs[row, max(e.response_start, 1) - 1 : len(e.ids) - 1] for row, e in enumerate(encoded)],
+        reduction,
+    )
 
 
 def next_token_logits(model, sequences: list[list[int]], token_ids: list[int]) -> np.ndarray:

@@ -18,7 +18,9 @@ def transcript(pair: PairUnit) -> str:
     return "\n".join(f"{role.capitalize()}: {content}" for role, content in pair.prompt)
 
 
-def fit_conversation(pair: PairUnit, build: Callable[[str], list[int]], tokenizer, limit: int | None, name: str) -> Encoded:
+def fit_conversation(
+    pair: PairUnit, build: Callable[[str], list[int]], tokenizer, limit: int | None, name: str
+) -> Encoded:
     """`build(conversation text)` as token ids. Over `limit`, the conversation loses its start ("..." marks the cut,
     and the sequence is marked truncated); the instruction and the two responses are never cut."""
     conversation = transcript(pair)
@@ -37,10 +39,14 @@ def fit_conversation(pair: PairUnit, build: Callable[[str], list[int]], tokenize
     return Encoded(ids, len(ids), True)
 
 
-def both_orders(units: list[PairUnit], encode: Callable[[PairUnit, str, str], Encoded]) -> tuple[list[int], list]:
+def both_orders(
+    units: list[PairUnit], encode: Callable[[PairUnit, str, str], Encoded]
+) -> tuple[list[int], list]:
     """Each sequence's pair (the two orders share their prefix in the packed engine), and the sequences of both
     orders of each pair (2k shows pair k's chosen response first, 2k + 1 its rejected one)."""
-    sequences = [seq for u in units for seq in (encode(u, u.chosen, u.rejected), encode(u, u.rejected, u.chosen))]
+    sequences = [
+        seq for u in units for seq in (encode(u, u.chosen, u.rejected), encode(u, u.rejected, u.chosen))
+    ]
     return [i // 2 for i in range(len(sequences))], sequences
 
 

@@ -14,7 +14,9 @@ from social_rm.scoring.padded import reduce, response_logprobs
 
 @dataclass(frozen=True)
 class LogprobOptions:
-    reduction: str = option("mean", "mean or sum of the response tokens' log-probabilities", choices=("mean", "sum"))
+    reduction: str = option(
+        "mean", "mean or sum of the response tokens' log-probabilities", choices=("mean", "sum")
+    )
 
 
 class LogprobScorer(ModelScorer):
@@ -22,7 +24,9 @@ class LogprobScorer(ModelScorer):
 
     kind = "logprob"
 
-    def __init__(self, settings: ModelSettings, options: LogprobOptions | None = None, loaded: tuple | None = None):
+    def __init__(
+        self, settings: ModelSettings, options: LogprobOptions | None = None, loaded: tuple | None = None
+    ):
         options = options or LogprobOptions()
         if options.reduction not in ("mean", "sum"):
             raise SocialRMError(f"--reduction must be mean or sum (got {options.reduction!r})")
@@ -35,7 +39,9 @@ class LogprobScorer(ModelScorer):
             members, values = engine.forward(self.model, rows, "logprob", prepared.encoded)
             return members, reduce(values, reduction)
 
-        yield from self.run(prepared, packed, lambda encoded: response_logprobs(self.model, encoded, reduction))
+        yield from self.run(
+            prepared, packed, lambda encoded: response_logprobs(self.model, encoded, reduction)
+        )
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,9 @@ class DPOScorer(ModelScorer):
     kind = "dpo"
     bradley_terry = True
 
-    def __init__(self, settings: ModelSettings, options: DPOOptions | None = None, loaded: tuple | None = None):
+    def __init__(
+        self, settings: ModelSettings, options: DPOOptions | None = None, loaded: tuple | None = None
+    ):
         options = options or DPOOptions()
         if not options.ref_model:
             raise SocialRMError("the dpo kind needs --ref-model (the reference policy)")
@@ -65,7 +73,9 @@ class DPOScorer(ModelScorer):
         return (self.model, self.reference)
 
     def fingerprint(self) -> str:
-        reference = models.model_fingerprint(self.options.ref_model, self.load_options, {}, commit_of(self.reference))
+        reference = models.model_fingerprint(
+            self.options.ref_model, self.load_options, {}, commit_of(self.reference)
+        )
         return fingerprint_with(super().fingerprint(), reference)
 
     def score(self, prepared):
@@ -77,6 +87,8 @@ class DPOScorer(ModelScorer):
             return members, reduce(policy, "sum") - reduce(reference, "sum")
 
         def plain(batch):
-            return response_logprobs(self.model, batch, "sum") - response_logprobs(self.reference, batch, "sum")
+            return response_logprobs(self.model, batch, "sum") - response_logprobs(
+                self.reference, batch, "sum"
+            )
 
         yield from self.run(prepared, packed, plain)

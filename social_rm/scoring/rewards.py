@@ -26,11 +26,15 @@ class RewardOptions:
         "`social-rm models --read-outs` lists them",
         choices=lambda: list(readouts.READOUTS),
     )
-    label_index: int | None = option(None, "the logit to read on a multi-logit head (default: the last)", type=int)
+    label_index: int | None = option(
+        None, "the logit to read on a multi-logit head (default: the last)", type=int
+    )
     token_index: int | None = option(
         None, "--reward-from token-logit: the vocabulary entry whose logit is the reward", type=int
     )
-    model_class: str | None = None  # "module:Class" where an installed package defines the class (the registry's)
+    model_class: str | None = (
+        None  # "module:Class" where an installed package defines the class (the registry's)
+    )
 
 
 class RewardModelScorer(ModelScorer):
@@ -39,7 +43,9 @@ class RewardModelScorer(ModelScorer):
 
     kind = "classifier"
 
-    def __init__(self, settings: ModelSettings, options: RewardOptions | None = None, loaded: tuple | None = None):
+    def __init__(
+        self, settings: ModelSettings, options: RewardOptions | None = None, loaded: tuple | None = None
+    ):
         options = options or RewardOptions()
         readout = readouts.get_readout(options.reward_from)
         self.auto_class, self.model_class = readout.auto_class, options.model_class

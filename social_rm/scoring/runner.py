@@ -84,8 +84,10 @@ def score_units(
     shard = cache.shard(state.process_index)
     try:
         mine = share(todo[0], units, state.process_index, state.num_processes)
-        logger.info(f"process {state.process_index} of {state.num_processes}: scoring {len(mine):,} of the "
-                    f"{len(todo[0]):,} {scorer.unit}s left, into {shard.path}")  # fmt: skip
+        logger.info(
+            f"process {state.process_index} of {state.num_processes}: scoring {len(mine):,} of the "
+            f"{len(todo[0]):,} {scorer.unit}s left, into {shard.path}"
+        )
         _score_into(np.full(len(units), np.nan), mine, units, keys, scorer, shard, progress)
     finally:
         shard.close()
@@ -120,11 +122,22 @@ def _log_known(known: dict, units: list, scorer: Scorer, cache: ScoreCache | Non
         logger.info(f"{len(known):,} of {len(units):,} {scorer.unit}s already scored in {cache.path}")
 
 
-def _score_into(values: np.ndarray, todo: list[int], units: list, keys: list[str], scorer: Scorer,
-                cache: ScoreCache | None, progress: bool) -> None:  # fmt: skip
+def _score_into(
+    values: np.ndarray,
+    todo: list[int],
+    units: list,
+    keys: list[str],
+    scorer: Scorer,
+    cache: ScoreCache | None,
+    progress: bool,
+) -> None:
     """Score `units[todo]` into `values`, committing each batch to `cache`."""
-    with tqdm(total=len(todo), unit=scorer.unit, desc=f"scoring with {scorer.name}",
-              disable=not progress or not todo) as bar:  # fmt: skip
+    with tqdm(
+        total=len(todo),
+        unit=scorer.unit,
+        desc=f"scoring with {scorer.name}",
+        disable=not progress or not todo,
+    ) as bar:
         for batch, scores in scorer.score_stream([units[i] for i in todo]) if todo else ():
             indices = [todo[b] for b in batch]
             values[indices] = scores
@@ -155,7 +168,9 @@ def open_cache(scorer: Scorer, path: Path | None = None) -> ScoreCache | None:
     if kind not in KINDS or not KINDS[kind].loads_weights:
         return None
     fingerprint = scorer.fingerprint()
-    cache = ScoreCache(path or default_cache_dir() / f"{fingerprint[:16]}.sqlite", fingerprint, scorer.identity())
+    cache = ScoreCache(
+        path or default_cache_dir() / f"{fingerprint[:16]}.sqlite", fingerprint, scorer.identity()
+    )
     if is_main_process():
         cache.db  # noqa: B018 (open it now: a cache of another model is refused before any scoring)
     return cache
@@ -170,7 +185,10 @@ def _distributed_state():
     import torch
     from accelerate import PartialState
 
-    cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") or not torch.cuda.is_available()
+    cpu = (
+        os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+        or not torch.cuda.is_available()
+    )
     return PartialState(cpu=cpu)  # gloo between CPU processes, nccl between GPUs
 
 

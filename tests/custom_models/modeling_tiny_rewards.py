@@ -34,7 +34,9 @@ class TinyScoreRM(LlamaPreTrainedModel):
         self.post_init()
 
     def forward(self, input_ids=None, attention_mask=None, **kwargs):
-        hidden = _last(self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask)
+        hidden = _last(
+            self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask
+        )
         rewards = self.regression_layer(hidden)
         score = (torch.softmax(self.gate(hidden), -1) * rewards).sum(-1, keepdim=True)
         return MultiObjectiveOutput(score=score, rewards=rewards)
@@ -50,7 +52,9 @@ class TinyTupleRM(LlamaPreTrainedModel):
         self.post_init()
 
     def forward(self, input_ids=None, attention_mask=None, **kwargs):
-        hidden = _last(self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask)
+        hidden = _last(
+            self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask
+        )
         return (self.reward(hidden), hidden)
 
 

@@ -47,7 +47,9 @@ def detect(model) -> str:
     if hasattr(model, "get_score"):
         return FirstOutput.name
     with torch.inference_mode():
-        output = model(input_ids=torch.tensor([[model.config.bos_token_id or 0, 1]], device=input_device(model)))
+        output = model(
+            input_ids=torch.tensor([[model.config.bos_token_id or 0, 1]], device=input_device(model))
+        )
     keys = output.keys() if hasattr(output, "keys") else ()
     return Score.name if "score" in keys else Logits.name if "logits" in keys else FirstOutput.name
 

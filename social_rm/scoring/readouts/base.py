@@ -74,7 +74,9 @@ def column(values, label_index: int | None, what: str) -> np.ndarray:
     if values.dim() == 1:
         values = values[:, None]
     if values.dim() != 2:
-        raise SocialRMError(f"{what} has shape {tuple(values.shape)}; a reward is one value, or one per label, a sequence")
+        raise SocialRMError(
+            f"{what} has shape {tuple(values.shape)}; a reward is one value, or one per label, a sequence"
+        )
     index = values.shape[-1] - 1 if label_index is None else label_index
     if not 0 <= index < values.shape[-1]:
         raise SocialRMError(f"--label-index {label_index} is outside the {values.shape[-1]} values of {what}")

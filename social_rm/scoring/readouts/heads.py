@@ -35,7 +35,9 @@ class HeadReadOut(ReadOut):
     def from_head(self, hidden) -> np.ndarray:
         import torch
 
-        weight = next(self.head.parameters())  # on "meta" when offloaded: accelerate's hook brings it and the input
+        weight = next(
+            self.head.parameters()
+        )  # on "meta" when offloaded: accelerate's hook brings it and the input
         device = hidden.device if weight.device.type == "meta" else weight.device
         with torch.inference_mode():
             values = self.head(hidden.to(device, weight.dtype))
@@ -44,7 +46,9 @@ class HeadReadOut(ReadOut):
 
 class Logits(HeadReadOut):
     name = "logits"
-    help = "a sequence-classification head's logits, at --label-index on a multi-logit head (default the last)"
+    help = (
+        "a sequence-classification head's logits, at --label-index on a multi-logit head (default the last)"
+    )
 
     def __init__(self, model, tokenizer, settings, options):
         super().__init__(model, tokenizer, settings, options)

@@ -31,7 +31,9 @@ class FirstOutput(ReadOut):
     auto_class = "AutoModel"
 
     def read_padded(self, encoded) -> np.ndarray:
-        read = lambda output: column(first_output(output), self.options.label_index, "the model's first output")  # noqa: E731
+        def read(output):
+            return column(first_output(output), self.options.label_index, "the model's first output")
+
         return own_forward(self.model, [e.ids for e in encoded], self.pad_id, read)
 
     @property
@@ -45,4 +47,6 @@ class FirstOutput(ReadOut):
 
         conversations = [[*messages(u.prompt), {"role": "assistant", "content": u.response}] for u in units]
         with torch.inference_mode():
-            return np.array([self.model.get_score(self.tokenizer, c) for c in conversations], dtype=np.float64)
+            return np.array(
+                [self.model.get_score(self.tokenizer, c) for c in conversations], dtype=np.float64
+            )

@@ -25,12 +25,16 @@ class Pairwise(ReadOut):
 
     def encode_pair(self, pair, first: str, second: str):
         def build(conversation: str) -> list[int]:
-            return self.tokenizer(self.template.format(conversation=conversation, a=first, b=second))["input_ids"]
+            return self.tokenizer(self.template.format(conversation=conversation, a=first, b=second))[
+                "input_ids"
+            ]
 
         return fit_conversation(pair, build, self.tokenizer, self.settings.max_length, self.settings.model)
 
     def read_padded(self, encoded) -> np.ndarray:
-        read = lambda output: column(first_output(output), self.options.label_index, "the model's first output")  # noqa: E731
+        def read(output):
+            return column(first_output(output), self.options.label_index, "the model's first output")
+
         return 1 / (1 + np.exp(-own_forward(self.model, [e.ids for e in encoded], self.pad_id, read)))
 
     def combine(self, stream):

@@ -27,7 +27,9 @@ class TokenLogit(ReadOut):
         return (self.model,)
 
     def read_packed(self, rows, encoded):
-        members, logits = engine.forward(self.model, rows, "next", encoded, verdict_ids=[self.options.token_index])
+        members, logits = engine.forward(
+            self.model, rows, "next", encoded, verdict_ids=[self.options.token_index]
+        )
         return members, logits[:, 0]
 
     def read_padded(self, encoded) -> np.ndarray:
