@@ -361,3 +361,41 @@ def test_the_auto_token_budget_by_hand():
     assert parser().parse_args([*args, "4096"]).max_tokens_per_batch == 4096
     with pytest.raises(SystemExit):
         parser().parse_args([*args, "0"])
+
+
+def test_scoring_never_rewrites_the_models_config(tmp_path, texts, demo_built):
+    """A model read through its own forward pass (an encoder, no pad token) keeps its config while the next chunk is
+    encoded in the background, and each reward is its own one-sequence pass."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from social_rm.testing import train_tokenizer
+
+    tokenizer = train_tokenizer(texts)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_labels=1,
+        pad_token_id=None,
+    )
+    BertForSequenceClassification(config).save_pretrained(tmp_path / "bert")
+    tokenizer.save_pretrained(tmp_path / "bert")
+    judged = get_scorer("classifier", ModelSettings(str(tmp_path / "bert"), max_tokens_per_batch=512))
+    seen = []
+    judged.model.register_forward_pre_hook(lambda module, args: seen.append(module.config.pad_token_id))
+    ds = load_dataset(str(demo_built[0]), "bbq", split="test").select(range(12))
+    scores = score_pairs(ds, judged, progress=False)
+    assert seen and set(seen) == {None}
+
+    model = judged.model
+    expected = []
+    for row in ds:
+        text = tokenizer.apply_chat_template(row["prompt"] + row["chosen"], tokenize=False)
+        with torch.no_grad():
+            ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
+            expected.append(model(input_ids=ids).logits[0, 0].item())
+    assert np.abs(scores.chosen - np.array(expected)).max() < 1e-5
