@@ -193,7 +193,7 @@ def cmd_build(args) -> None:
 
 def _scorer(args, model: str | None):
     """The scorer of `--model`/`--kind` with the options the user set; a baseline refuses model options."""
-    from social_rm.scoring.kinds import KINDS, get_scorer, kind_options, option_classes, resolve_kind
+    from social_rm.scoring.kinds import KINDS, get_scorer, option_classes, resolve_kind
     from social_rm.scoring.options import LoadOptions, ModelSettings, flag, given
 
     kind = resolve_kind(model, args.kind)
@@ -202,10 +202,10 @@ def _scorer(args, model: str | None):
         options.pop("seed", None)  # `run`'s --seed also seeds the bootstrap
     load, settings = given(args, LoadOptions), given(args, ModelSettings)
     if not KINDS[kind].takes and (load or settings):
-        raise SocialRMError(
-            f"the {kind} kind loads no model: it does not take {flag(next(iter({**load, **settings})))}"
+        name, cls = next(
+            (name, cls) for cls, set_ in ((LoadOptions, load), (ModelSettings, settings)) for name in set_
         )
-    kind_options(kind, options)  # refuses an option of another kind before anything loads
+        raise SocialRMError(f"the {kind} kind loads no model: it does not take {flag(name, cls)}")
     return get_scorer(kind, ModelSettings(model, LoadOptions(**load), **settings), **options)
 
 

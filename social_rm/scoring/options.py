@@ -151,5 +151,7 @@ def given(args: argparse.Namespace, cls) -> dict:
     return {f.name: getattr(args, f.name) for f in cli_fields(cls) if getattr(args, f.name, None) is not None}
 
 
-def flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def flag(name: str, cls=None) -> str:
+    """The command-line flag of option `name` (of `cls`, where it may be renamed)."""
+    renamed = {f.name: f.metadata.get("flag") for f in cli_fields(cls)} if cls is not None else {}
+    return renamed.get(name) or "--" + name.replace("_", "-")
