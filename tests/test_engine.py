@@ -100,7 +100,7 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
     tokenizer = load_tokenizer(str(models["causal"]), LoadOptions())
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], None)
     items = engine.plan([u.prompt for u in units], encoded)
-    packed_rows = engine.pack(items, encoded, row_length=64)
+    packed_rows = engine.pack(items, encoded)
     assert (
         max(len(r.ids) for r in packed_rows) > 64 and len(packed_rows) >= 2
     )  # one item is longer than a row
@@ -132,7 +132,7 @@ def test_a_prompt_shared_by_more_completions_than_a_row_holds_makes_items_that_f
         ([6, 7, 8], 4),
         ([9], 4),
     ]
-    assert [len(r.ids) for r in engine.pack(items, encoded, row_length=20)] == [19, 19, 19, 9]
+    assert [len(r.ids) for r in engine.pack(items, encoded)] == [19, 19, 19, 9]
 
 
 @pytest.mark.parametrize("budget", [1, 100, 1_000_000])

@@ -1,11 +1,13 @@
-"""The packed forward pass of decoder models: each item's shared prompt once, followed by each of its responses,
-several items to a row of fixed length with no padding between them. Every token gets its own position (a
-response continues its prompt's positions) and a 4-D attention mask lets a token see only the earlier tokens of
-its own prompt and its own response (within the model's sliding window, on the layers that have one). A
-completion that shares nothing is an item with one response, so there is no other path for these models.
+"""The packed forward pass of decoder models: each item's shared prompt once, followed by each of its responses, in
+a row of its own that is as wide as the item. Every token gets its own position (a response continues its
+prompt's positions) and a 4-D attention mask lets a token see only the earlier tokens of the prompt and of its own
+response (within the model's sliding window, on the layers that have one). Rows of similar width are batched
+together (`batching.token_batches`), so attention and masks cost what the items cost: no item attends over
+another's tokens, and padding is only the few tokens by which rows of one batch differ. A completion that shares
+nothing is an item with one response, so there is no other path for these models.
 
-    rows = pack(plan(units, encoded), encoded, row_length=2048)
-    for batch in token_batches(...): outputs = forward(model, [rows[i] for i in batch], read)
+    rows = pack(plan(keys, encoded), encoded)
+    for batch in token_batches([len(r.ids) for r in rows], budget): outputs = forward(model, batch rows, read)
 
 Architectures known to honour a custom 4-D mask are listed in `PACKED_MODEL_TYPES` (each tested against
 one-sequence passes); any other model takes padded, length-sorted batches (`padded.py`).
@@ -25,7 +27,9 @@ from social_rm.scoring.padded import token_logprobs
 logger = logging.getLogger(__name__)
 
 PACKED_MODEL_TYPES = ("llama", "mistral", "qwen2", "gemma2")
-ROW_LENGTH = 2048
+ROW_LENGTH = (
+    2048  # the most tokens an item of several responses holds; a longer sequence is an item of its own
+)
 
 
 @dataclass
@@ -36,13 +40,15 @@ class Item:
 
 @dataclass
 class Row:
+    """One item: its shared prefix, then each member's own tokens."""
+
     ids: list[int] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
-    item: list[int] = field(default_factory=list)  # the item each token belongs to (its index in the row)
-    branch: list[int] = field(default_factory=list)  # 0: the shared prefix; k: the k-th member's response
-    # per member, in packing order: (completion, row index of its item's first prefix token, prefix length, row
-    # index of its own first token)
-    spans: list[tuple[int, int, int, int]] = field(default_factory=list)
+    branch: list[int] = field(default_factory=list)  # 0: the shared prefix; k: the k-th member's own tokens
+    prefix: int = 0
+    spans: list[tuple[int, int]] = field(
+        default_factory=list
+    )  # per member: (completion, index of its first own token)
 
 
 def supports_packing(model) -> bool:
@@ -84,68 +90,61 @@ def item_tokens(item: Item, encoded) -> int:
     return item.prefix + sum(len(encoded[i].ids) - item.prefix for i in item.members)
 
 
-def pack(items: list[Item], encoded, row_length: int | None = None) -> list[Row]:
-    """Rows of at most `row_length` tokens (default `ROW_LENGTH`; an item longer than that gets a row of its own),
-    filled first-fit with the items longest first."""
-    row_length = row_length or ROW_LENGTH
-    rows: list[Row] = []
-    for item in sorted(items, key=lambda it: -item_tokens(it, encoded)):
-        size = item_tokens(item, encoded)
-        row = next((r for r in rows if len(r.ids) + size <= row_length), None)
-        if row is None:
-            row = Row()
-            rows.append(row)
-        index = max(row.item, default=-1) + 1
-        head, prefix_at = encoded[item.members[0]].ids[: item.prefix], len(row.ids)
-        row.ids += head
-        row.positions += range(item.prefix)
-        row.item += [index] * item.prefix
-        row.branch += [0] * item.prefix
+def pack(items: list[Item], encoded) -> list[Row]:
+    """A row per item, as wide as the item: its prefix once, then each member's own tokens."""
+    rows = []
+    for item in items:
+        row = Row(
+            list(encoded[item.members[0]].ids[: item.prefix]), list(range(item.prefix)), [0] * item.prefix
+        )
+        row.prefix = item.prefix
         for k, member in enumerate(item.members, start=1):
             own = encoded[member].ids[item.prefix :]
-            row.spans.append((member, prefix_at, item.prefix, len(row.ids)))
+            row.spans.append((member, len(row.ids)))
             row.ids += own
             row.positions += range(item.prefix, item.prefix + len(own))
-            row.item += [index] * len(own)
             row.branch += [k] * len(own)
+        rows.append(row)
     return rows
 
 
-def _masks(model, rows: list[Row], width: int, device):
-    """The attention mask(s) the model takes: one (batch, 1, width, width) mask, or a dict per layer type where
-    some layers slide. Boolean for SDPA (True: attend), additive float for eager attention."""
+def _padded(rows: list[Row], values, fill: int):
+    """A (rows, width) tensor of one per-token list of each row, right-padded with `fill`."""
     import torch
 
-    def tensor(values, fill):
-        out = torch.full((len(rows), width), fill, dtype=torch.long)
-        for r, row in enumerate(rows):
-            out[r, : len(row.ids)] = torch.tensor(values(row), dtype=torch.long)
-        return out.to(device)
+    width = max(len(r.ids) for r in rows)
+    out = np.full((len(rows), width), fill, dtype=np.int64)
+    for r, row in enumerate(rows):
+        out[r, : len(row.ids)] = values(row)
+    return torch.from_numpy(out)
 
-    item, branch, position = (
-        tensor(lambda r: r.item, -1),
-        tensor(lambda r: r.branch, 0),
-        tensor(lambda r: r.positions, 0),
-    )
-    q, k = (slice(None), None, slice(None), None), (slice(None), None, None, slice(None))
-    full = (
-        (item[q] == item[k])
-        & (item[q] >= 0)
-        & ((branch[k] == 0) | (branch[k] == branch[q]))
-        & (position[k] <= position[q])
-    )
-    full |= torch.eye(width, dtype=torch.bool, device=device)[None, None] & (
-        item[q] < 0
-    )  # padding sees itself
+
+def _masks(model, branch, position, device):
+    """The attention mask(s) the model takes, from the per-token branch (-1: padding) and position of each row: one
+    (batch, 1, width, width) mask, or a dict per layer type where some layers slide. Token q sees token k at or
+    before it in its row that is in the prefix or in q's own branch (padding sees padding, never a real token).
+    Built in place from the compact tensors: the mask itself is the only (width x width) tensor per row.
+    Boolean for SDPA (True: attend), additive float for eager attention."""
+    import torch
+
+    width = branch.shape[1]
+    branch, position = branch.to(device), position.to(device)
+    bq, bk = branch[:, None, :, None], branch[:, None, None, :]
+    full = bk == bq
+    full |= bk == 0
+    full &= torch.ones(width, width, dtype=torch.bool, device=device).tril()
     config = model.config
     window = getattr(config, "sliding_window", None)
-    sliding = full & (position[k] > position[q] - window) if window else None
-    if model.config._attn_implementation != "sdpa":
+    sliding = None
+    if window:
+        sliding = position[:, None, None, :] > (position[:, None, :, None] - window)
+        sliding &= full
+    if config._attn_implementation != "sdpa":
         dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
 
         def additive(mask):
-            return torch.zeros(mask.shape, dtype=dtype, device=device).masked_fill(
-                ~mask, torch.finfo(dtype).min
+            return torch.full(mask.shape, torch.finfo(dtype).min, dtype=dtype, device=device).masked_fill_(
+                mask, 0
             )
 
         full, sliding = additive(full), None if sliding is None else additive(sliding)
@@ -163,37 +162,34 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
     import torch
 
     device = input_device(model)
-    width = max(len(r.ids) for r in rows)
-    ids = torch.zeros((len(rows), width), dtype=torch.long)
-    positions = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
-        ids[r, : len(row.ids)] = torch.tensor(row.ids)
-        positions[r, : len(row.ids)] = torch.tensor(row.positions)
+    ids, positions = _padded(rows, lambda r: r.ids, 0), _padded(rows, lambda r: r.positions, 0)
+    mask = _masks(model, _padded(rows, lambda r: r.branch, -1), positions, device)
     ids, positions = ids.to(device), positions.to(device)
-    mask = _masks(model, rows, width, device)
-    members, at = [], []  # per member: its completion, and its tokens' row indices in full-sequence order
-    for r, row in enumerate(rows):
-        for member, prefix_at, prefix, own_at in row.spans:
-            n = len(encoded[member].ids)
-            at.append((r, [prefix_at + t if t < prefix else own_at + t - prefix for t in range(n)]))
-            members.append(member)
-    last = [[r, index[-1]] for r, index in at]
+    members = [member for row in rows for member, _ in row.spans]
+    # each member's last token: the end of its own tokens
+    ends = [
+        (r, own_at + len(encoded[member].ids) - row.prefix - 1)
+        for r, row in enumerate(rows)
+        for member, own_at in row.spans
+    ]
     with torch.inference_mode():
         output = model(input_ids=ids, attention_mask=mask, position_ids=positions)
         if read == "hidden":
             hidden = output.last_hidden_state
-            last = torch.tensor(last, device=hidden.device)
+            last = torch.tensor(ends, device=hidden.device)
             return members, hidden[last[:, 0], last[:, 1]]
         logits = output.logits
         if read == "next":
-            last = torch.tensor(last, device=logits.device)
+            last = torch.tensor(ends, device=logits.device)
             return members, logits[last[:, 0], last[:, 1]][:, verdict_ids].float().cpu().numpy().astype(
                 np.float64
             )
         outputs = []
-        for member, (r, index) in zip(members, at):
-            start = max(encoded[member].response_start, 1)
-            where = torch.tensor(index[start - 1 : -1], device=logits.device)  # token t is predicted at t - 1
-            targets = torch.tensor(encoded[member].ids[start:], device=logits.device)
-            outputs.append(token_logprobs(logits[r, where], targets).double())
+        for r, row in enumerate(rows):
+            for member, own_at in row.spans:
+                n, start = len(encoded[member].ids), max(encoded[member].response_start, 1)
+                index = [t if t < row.prefix else own_at + t - row.prefix for t in range(start - 1, n - 1)]
+                where = torch.tensor(index, device=logits.device)  # token t is predicted at t - 1
+                targets = torch.tensor(encoded[member].ids[start:], device=logits.device)
+                outputs.append(token_logprobs(logits[r, where], targets).double())
         return members, outputs
