@@ -4,11 +4,13 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
     .venv/bin/python benchmarks/bench_scoring.py --dataset out/social-pairs [--time-pairs 2000] [--device cuda]
 
 1. Tokens computed, padding included, on the full dataset (hardware-independent): naive at 8 and 64 pairs a
-   batch, against the packed engine (each item's prompt once, its responses after it, rows of 2,048 tokens in
-   token-budget batches), and against the useful tokens (each prompt once, each response once).
+   batch, against the packed engine (each item's prompt once, its responses after it, a row per item in
+   token-budget batches), and against the useful tokens (each prompt once, each response once); and the engine's
+   attention and mask work against its linear layers' FLOPs, counted for the Llama-3-8B and Qwen3-0.6B shapes.
 2. Pairs per second on `--time-pairs` pairs of BBQ for a randomly initialised sequence classifier (`--config
-   llama3-8b` on a GPU: the real Llama-3-8B shape in bf16; default `small` for a CPU), naive at 8 and 64 against
-   the engine, with and without shared prompts, and its FLOP utilisation (2 x non-embedding parameters x useful
+   llama3-8b` on a GPU: the real Llama-3-8B shape in bf16; default the tests' `tiny` model and `small` for a CPU),
+   naive at 8 and 64 and padded, length-sorted batches of the same token budget against the engine, with and
+   without shared prompts, and its FLOP utilisation (2 x non-embedding parameters x useful
    tokens per second) against the device's own measured matmul rate in the same dtype.
 3. What the host adds (hardware-independent): the runner on the same pairs with the forward pass replaced by a
    wait as long as a device computing `--device-tokens-per-s` would take; chat templates, tokenization and packing
@@ -24,6 +26,7 @@ import argparse
 import time
 
 CONFIGS = {
+    "tiny": dict(),  # the tests' tiny model (`social_rm.testing.tiny_config`)
     "small": dict(hidden=256, layers=4, heads=4, kv_heads=2, intermediate=688),
     "llama3-8b": dict(hidden=4096, layers=32, heads=32, kv_heads=8, intermediate=14336, rope_theta=500000.0),
 }
@@ -37,23 +40,45 @@ def naive_tokens(chosen_lengths, rejected_lengths, batch_pairs: int) -> int:
     return total
 
 
-def packed_tokens(units, encoded, max_tokens: int, share: bool = True) -> tuple[int, int, int, int]:
-    """(tokens computed, padding included; useful tokens; batches; the longest row) of the packed engine, chunk by
-    chunk as the runner packs them."""
+def packed_tokens(units, encoded, max_tokens: int, share: bool = True) -> tuple[int, int, list, int]:
+    """(tokens computed, padding included; useful tokens; each batch's (rows, width); the longest row) of the
+    packed engine, chunk by chunk as the runner packs them."""
     from social_rm.scoring import engine
     from social_rm.scoring.batching import key_chunks, token_batches
 
-    computed = useful = n_batches = longest = 0
+    computed = useful = longest = 0
+    shapes = []
     for chunk in key_chunks([u.prompt for u in units]):
         part = [encoded[i] for i in chunk]
         items = engine.plan([units[i].prompt for i in chunk], part, share)
         lengths = [len(r.ids) for r in engine.pack(items, part)]
-        batches = list(token_batches(lengths, max_tokens))
-        computed += sum(len(b) * max(lengths[i] for i in b) for b in batches)
+        shapes += [(len(b), max(lengths[i] for i in b)) for b in token_batches(lengths, max_tokens)]
         useful += sum(engine.item_tokens(it, part) for it in items)
-        n_batches += len(batches)
         longest = max(longest, *lengths)
-    return computed, useful, n_batches, longest
+    computed = sum(n * width for n, width in shapes)
+    return computed, useful, shapes, longest
+
+
+# Real shapes, for the attention count (hidden, layers, query heads x head dim, key/value heads x head dim, MLP)
+SHAPES = {
+    "Llama-3-8B": dict(hidden=4096, layers=32, q=32 * 128, kv=8 * 128, heads=32, intermediate=14336),
+    "Qwen3-0.6B": dict(hidden=1024, layers=28, q=16 * 128, kv=8 * 128, heads=16, intermediate=3072),
+}
+
+
+def attention_share(shapes: list, shape: dict) -> tuple[float, float, float]:
+    """(attention FLOPs, mask work, linear FLOPs) of the engine's batches (rows x width each, padding included).
+    Linear: 2 x the layers' weights (q, k, v, o and the gated MLP) a token. Attention: QK^T and AV, 4 x width x
+    query dims a token a layer, over the whole (width x width) of its row as dense kernels compute it. Mask: 4
+    operations an entry to build it once a batch, and one an entry a head a layer where attention applies it."""
+    h, q, kv = shape["hidden"], shape["q"], shape["kv"]
+    per_layer = h * q + 2 * h * kv + q * h + 3 * h * shape["intermediate"]
+    tokens = sum(n * width for n, width in shapes)
+    squares = sum(n * width * width for n, width in shapes)
+    linear = 2 * per_layer * shape["layers"] * tokens
+    attention = 4 * q * shape["layers"] * squares
+    mask = (4 + shape["layers"] * shape["heads"]) * squares
+    return attention, mask, linear
 
 
 def main() -> None:
@@ -63,7 +88,7 @@ def main() -> None:
     parser.add_argument(
         "--time-pairs", type=int, default=1000, help="BBQ pairs to time the forward passes on (0: skip)"
     )
-    parser.add_argument("--config", default="small", choices=list(CONFIGS))
+    parser.add_argument("--config", nargs="+", default=["tiny", "small"], choices=list(CONFIGS))
     parser.add_argument(
         "--device-tokens-per-s",
         type=float,
@@ -101,20 +126,26 @@ def main() -> None:
     from social_rm.scoring.models import CPU_TOKEN_BUDGET
 
     budget = args.max_tokens_per_batch or CPU_TOKEN_BUDGET  # the token counts do not depend on the device
-    ours, useful, n_batches, longest = packed_tokens(units, encoded, budget)
+    ours, useful, shapes, longest = packed_tokens(units, encoded, budget)
     for batch in (8, 64):
         naive = naive_tokens(chosen_lengths, rejected_lengths, batch)
         print(
             f"naive, {batch} pairs a batch: {naive:,} tokens computed; the engine: {ours:,} ({naive / ours:.2f}x fewer)"
         )
     print(
-        f"the engine: {ours:,} tokens computed in {n_batches:,} batches against {useful:,} useful tokens (each prompt "
+        f"the engine: {ours:,} tokens computed in {len(shapes):,} batches against {useful:,} useful tokens (each prompt "
         f"once, each response once): {ours / useful:.3f}x"
     )
     print(
-        f"the longest row: {longest:,} tokens (a row holds {engine.ROW_LENGTH:,}; the longest sequence has "
-        f"{max(lengths):,})"
+        f"the longest row: {longest:,} tokens (an item of several responses holds at most {engine.ROW_LENGTH:,}; "
+        f"the longest sequence has {max(lengths):,})"
     )
+    for name, shape in SHAPES.items():
+        attention, mask, linear = attention_share(shapes, shape)
+        print(
+            f"{name} shape on all of it: attention {attention / 1e15:.2f} PFLOP and mask work {mask / 1e15:.3f} P "
+            f"against {linear / 1e15:.1f} PFLOP in the linear layers: {(attention + mask) / linear:.1%}"
+        )
     whole, whole_useful, *_ = packed_tokens(units, encoded, budget, share=False)
     print(
         f"--no-prefix-sharing: {whole:,} tokens computed ({whole_useful:,} useful), {whole / ours:.2f}x the shared"
@@ -122,11 +153,12 @@ def main() -> None:
 
     if args.time_pairs:
         bbq = ds.filter(lambda source: source == "bbq", input_columns="source").select(range(args.time_pairs))
-        time_forward(args, bbq, tokenizer)
+        for config_name in args.config:
+            time_forward(args, bbq, tokenizer, config_name)
         host_overhead(bbq, tokenizer, args.device_tokens_per_s)
 
 
-def time_forward(args, bbq, tokenizer) -> None:
+def time_forward(args, bbq, tokenizer, config_name: str) -> None:
     import torch
     from transformers import LlamaForSequenceClassification
 
@@ -142,7 +174,7 @@ def time_forward(args, bbq, tokenizer) -> None:
     device = pick_device(args.device)
     dtype = torch.float32 if device == "cpu" else torch.bfloat16
     torch.manual_seed(0)
-    config = tiny_config(tokenizer, num_labels=1, **CONFIGS[args.config])
+    config = tiny_config(tokenizer, num_labels=1, **CONFIGS[config_name])
     with torch.device(device):
         model = LlamaForSequenceClassification(config).to(dtype=dtype).eval()
 
@@ -164,13 +196,14 @@ def time_forward(args, bbq, tokenizer) -> None:
         _sync(device)
         return len(rows) / (time.perf_counter() - start)
 
-    def runner(sharing: bool) -> float:
+    def runner(sharing: bool, packed: bool = True) -> float:
         settings = ModelSettings(
-            f"random {args.config}",
+            f"random {config_name}",
             max_tokens_per_batch=args.max_tokens_per_batch,
             prefix_sharing=sharing,
         )
         scorer = RewardModelScorer(settings, loaded=(tokenizer, model))
+        scorer.packs = packed  # False: the padded, length-sorted batches other architectures take
         start = time.perf_counter()
         score_pairs(bbq, scorer, progress=False)
         _sync(device)
@@ -189,10 +222,12 @@ def time_forward(args, bbq, tokenizer) -> None:
     }
     params = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
     rate = matmul_rate(device, dtype)
+    padded = runner(False, packed=False)
     seconds = {sharing: runner(sharing) for sharing in (False, True)}
     print(
-        f"{args.config} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
-        f"{naive(64):.1f}, the engine without shared prompts {len(bbq) / seconds[False]:.1f}, with {len(bbq) / seconds[True]:.1f}"
+        f"{config_name} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
+        f"{naive(64):.1f}, padded length-sorted batches {len(bbq) / padded:.1f}, the engine without shared prompts "
+        f"{len(bbq) / seconds[False]:.1f}, with {len(bbq) / seconds[True]:.1f} ({padded / seconds[True]:.2f}x the padded)"
     )
     print(
         f"host-side chat templates and tokenization of these pairs alone: {host:.2f} s ({len(bbq) / host:,.0f} pairs/s)"
