@@ -27,9 +27,9 @@ from social_rm.scoring.padded import token_logprobs
 logger = logging.getLogger(__name__)
 
 PACKED_MODEL_TYPES = ("llama", "mistral", "qwen2", "gemma2")
-ROW_LENGTH = (
-    2048  # the most tokens an item of several responses holds; a longer sequence is an item of its own
-)
+# The most tokens an item of several responses holds (a longer sequence is an item of its own): its attention is
+# dense over the item, so a prompt shared by thousands of short responses makes many items of this size
+ROW_LENGTH = 1024
 
 
 @dataclass
@@ -69,12 +69,7 @@ def plan(keys, encoded, share: bool = True, row_length: int | None = None) -> li
     items = []
     for members in groups.values():
         sequences = [encoded[i].ids for i in members]
-        shared = min(len(s) for s in sequences) - 1
-        first = sequences[0]
-        for k in range(shared):
-            if any(s[k] != first[k] for s in sequences[1:]):
-                shared = k
-                break
+        shared = _shared_prefix(sequences, min(encoded[i].response_start for i in members))
         item, size = Item([], shared), shared
         for member, sequence in zip(members, sequences):
             if item.members and size + len(sequence) - shared > row_length:
@@ -84,6 +79,22 @@ def plan(keys, encoded, share: bool = True, row_length: int | None = None) -> li
             size += len(sequence) - shared
         items.append(item)
     return items
+
+
+def _shared_prefix(sequences: list[list[int]], guess: int) -> int:
+    """The longest prefix all `sequences` share, leaving each at least one token of its own. `guess` (where their
+    responses start) is checked with slice comparisons and extended token by token; only if it does not hold
+    (prompts truncated differently) is the prefix found token by token from the start."""
+    first, others = sequences[0], sequences[1:]
+    limit = min(len(s) for s in sequences) - 1
+    if not others:
+        return limit
+    shared = min(guess, limit)
+    if any(s[:shared] != first[:shared] for s in others):
+        shared = 0
+    while shared < limit and all(s[shared] == first[shared] for s in others):
+        shared += 1
+    return shared
 
 
 def item_tokens(item: Item, encoded) -> int:
