@@ -103,7 +103,7 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
     packed_rows = engine.pack(items, encoded)
     assert (
         max(len(r.ids) for r in packed_rows) > 64 and len(packed_rows) >= 2
-    )  # one item is longer than a row
+    )  # one item is longer than ROW_LENGTH = 64 (a single sequence is never cut)
     assert (
         min(len(encoded[i].ids) - it.prefix for it in items for i in it.members) == 1
     )  # "Yes" + end of turn
