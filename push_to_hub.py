@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from social_rm.dataset_builders.output import MARKER
 from social_rm.publish.hub import HubError, upload
 
 REPO = Path(__file__).resolve().parent
@@ -34,7 +35,12 @@ def stage(org: str, dataset_dir: Path, out: Path) -> dict[str, tuple[Path, str, 
         f"{org}/social_rm": (out / "social_rm", "space", "gradio"),
         f"{org}/social-rm-leaderboard": (out / "social-rm-leaderboard", "space", "gradio"),
     }
-    shutil.copytree(dataset_dir, repos[f"{org}/social-pairs"][0], dirs_exist_ok=True)
+    shutil.copytree(
+        dataset_dir,
+        repos[f"{org}/social-pairs"][0],
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(MARKER),
+    )
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     # __init__.py makes the folder a subpackage of the wheel; the Space loads social_rm.py on its own
     shutil.copytree(

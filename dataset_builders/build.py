@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from social_rm.dataset_builders.base import Builder, BuiltSource, SkipRecord
 from social_rm.dataset_builders.card import render_card
+from social_rm.dataset_builders.output import MARKER, check_out_dir, recover, replace
 from social_rm.dataset_builders.registry import BUILDERS, get_builder
 from social_rm.dataset_builders.schema import FEATURES, decode, encode, validate
 from social_rm.dataset_builders.sources import SourceError, locate
@@ -68,11 +69,15 @@ def build(
     with_train: bool = False,
 ) -> list[BuiltSource]:
     """Build every selected source and write the dataset folder atomically: everything goes to a temporary
-    folder beside `out_dir` that replaces it only once complete, so a failed build leaves the old one intact
-    (and a killed build's temporary folder is removed by the next one). With `only`, the named sources are added
+    folder beside `out_dir` that replaces it in one step only once complete (`output.replace`), so a failed or
+    killed build leaves the old one intact, and the next build puts right what a killed one left. `out_dir` must
+    be new, empty or a previous build (`output.check_out_dir`). With `only`, the named sources are added
     or replaced and the other sources already in `out_dir` are kept. `with_train` adds the train splits that
     some sources keep out by default (ETHICS)."""
-    out_dir = Path(out_dir)
+    if only is not None and not only:
+        raise SocialRMError("--only names no source: name one or more of " + ", ".join(BUILDERS))
+    out_dir = check_out_dir(Path(out_dir), sources_dir, set(BUILDERS))
+    recover(out_dir)
     builders = select(only, exclude_licenses)
     if not builders:
         raise SocialRMError("no source left to build: check --only and --exclude-license")
@@ -106,7 +111,6 @@ def build(
             key=lambda b: list(BUILDERS).index(b.builder.name),
         )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_builds(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build-{os.getpid()}-", dir=out_dir.parent))
     tmp.chmod(0o755)
     try:
@@ -117,7 +121,10 @@ def build(
                 source.num_bytes[split] = write_parquet(rows, folder / f"{split}-00000-of-00001.parquet")
             (folder / LEFT_OUT).write_text(json.dumps(source.skipped, indent=1) + "\n", encoding="utf-8")
         (tmp / "README.md").write_text(render_card(built), encoding="utf-8")
-        _replace_dir(tmp, out_dir)
+        (tmp / MARKER).write_text(
+            "a social-pairs build: `social-rm build` may replace this folder\n", encoding="utf-8"
+        )
+        replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -146,32 +153,3 @@ def read_built(out_dir: Path, name: str) -> BuiltSource:
     left_out = folder / LEFT_OUT
     skipped = json.loads(left_out.read_text(encoding="utf-8")) if left_out.is_file() else []
     return BuiltSource(BUILDERS[name], splits, skipped=skipped)
-
-
-def remove_stale_builds(out_dir: Path) -> None:
-    """Remove the temporary folders of builds into `out_dir` that were killed (their process is gone)."""
-    for folder in out_dir.parent.glob(f".{out_dir.name}.build-*-*"):
-        pid = folder.name.removeprefix(f".{out_dir.name}.build-").split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            logger.info(f"removing {folder}, left by a build that was killed")
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.replace(target, old / target.name)
-        os.replace(new, target)
-        shutil.rmtree(old)
-    else:
-        os.replace(new, target)

@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from social_rm.errors import SocialRMError
+from social_rm.io import check_output
 
 DEMO_SOURCES = Path(__file__).resolve().parent / "demo_corpora"
 logger = logging.getLogger("social_rm")
@@ -166,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="write social-pairs in another tool's format (rewardbench)")
     _add_dataset_args(convert)
     convert.add_argument("--to", required=True, choices=["rewardbench"], help="the target format")
-    convert.add_argument("--out", type=Path, required=True, help="file to write (.jsonl or .parquet)")
+    convert.add_argument("--out", type=Path, required=True, help="file to write (.jsonl)")
     return main
 
 
@@ -245,6 +246,7 @@ def _evaluate(ds, ref, scores, out: Path, args, metric=None, source: str = "scor
 
 
 def cmd_score(args) -> None:
+    check_output(args.out, (".parquet",), [args.model], "a scores file")
     ref, ds = _dataset(args)
     _score(args, ds, ref, args.model, args.out)
 
@@ -253,6 +255,7 @@ def cmd_evaluate(args) -> None:
     from social_rm.results.report import format_table
     from social_rm.results.scores import read_scores
 
+    check_output(args.out, (".json",), [args.scores], "the results")
     ref, ds = _dataset(args)
     scores = read_scores(args.scores)
     result = _evaluate(ds, ref, scores, args.out, args, source=f"scores file {args.scores}")
@@ -301,6 +304,7 @@ def cmd_report(args) -> None:
     from social_rm.io import atomic_path
     from social_rm.results.report import load_documents, render_html
 
+    check_output(args.out, (".html", ".htm"), [*args.results, args.comparison], "the report")
     comparison = json.loads(args.comparison.read_text(encoding="utf-8")) if args.comparison else None
     page = render_html(load_documents(args.results), comparison)
     with atomic_path(args.out) as tmp:
@@ -334,6 +338,7 @@ def cmd_compare(args) -> None:
     from social_rm.results.comparison import compare, format_comparison
     from social_rm.results.evaluation import write_json
 
+    check_output(args.out, (".json",), args.scores, "the comparison")
     ref, ds = _dataset(args)
     result = compare(ds, ref, args.scores, max(args.n_bootstrap, 1), args.seed)
     write_json(result, args.out)
@@ -344,6 +349,7 @@ def cmd_compare(args) -> None:
 def cmd_convert(args) -> None:
     from social_rm.formats import write_rewardbench
 
+    check_output(args.out, (".jsonl",), [], "RewardBench's format")
     ref, ds = _dataset(args)
     write_rewardbench(ds, args.out)
     logger.info(f"wrote {args.out} ({len(ds):,} pairs in RewardBench's format)")
