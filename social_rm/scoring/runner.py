@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -189,7 +190,21 @@ def _distributed_state():
         os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
         or not torch.cuda.is_available()
     )
-    return PartialState(cpu=cpu)  # gloo between CPU processes, nccl between GPUs
+    state = PartialState(cpu=cpu)  # gloo between CPU processes, nccl between GPUs
+    _close_at_exit()
+    return state
+
+
+@functools.cache
+def _close_at_exit() -> None:
+    """Destroy the process group when the interpreter exits, before its C++ threads are torn down (left to the
+    interpreter's own teardown, a process now and then aborted with "terminate called without an active
+    exception")."""
+    import atexit
+
+    import torch.distributed as dist
+
+    atexit.register(lambda: dist.destroy_process_group() if dist.is_initialized() else None)
 
 
 def score_pairs(
