@@ -320,3 +320,36 @@ def test_sliding_windows_and_soft_capping_give_the_one_sequence_scores(
         assert np.abs(got - np.concatenate([expected[chosen_at], expected[rejected_at]])).max() < 1e-5, (
             sharing
         )
+
+
+def test_a_prompt_whose_shared_text_does_not_tokenize_on_its_own_is_tokenized_whole():
+    """`encode_many` tokenizes a prompt's shared text once where that is exact; a tokenizer that tokenizes the
+    pieces differently from the whole (here: a length token at the end of each input) gets every text whole."""
+    from types import SimpleNamespace
+
+    from social_rm.scoring.encoding import common_prefix, encode_many
+
+    class Tokenizer:
+        bos_token_id = None
+        added_tokens_decoder = {1: SimpleNamespace(content="<|a|>", lstrip=False, rstrip=False)}
+
+        def apply_chat_template(self, conversations, tokenize, add_generation_prompt):
+            def one(messages):
+                text = "".join(f"<|{m['role'][0]}|>{m['content']}" for m in messages)
+                return text + ("<|a|>" if add_generation_prompt else "")
+
+            return [one(m) for m in conversations]
+
+        def __call__(self, texts, add_special_tokens):
+            return {"input_ids": [[ord(c) for c in text] + [1000 + len(text)] for text in texts]}
+
+    tokenizer = Tokenizer()
+    prompt = [{"role": "user", "content": "Who was it?"}]
+    responses = ["The grandson.", "The grandfather.", "Unknown."]
+    encoded = encode_many(tokenizer, [prompt] * 3, responses, None)
+    for e, response in zip(encoded, responses):
+        whole = [ord(c) for c in f"<|u|>Who was it?<|a|>{response}"] + [
+            1000 + len(f"<|u|>Who was it?<|a|>{response}")
+        ]
+        head = [ord(c) for c in "<|u|>Who was it?<|a|>"] + [1000 + len("<|u|>Who was it?<|a|>")]
+        assert e.ids == whole and e.response_start == common_prefix(whole, head)

@@ -103,10 +103,9 @@ def _tokenize_shared(tokenizer, texts: list[str], heads: dict, groups: dict) -> 
         members = [i for key in whole for i in groups[key]]
         tokens = token_ids(tokenizer, [texts[i] for i in members] + [heads[key] for key in whole])
         head_ids = dict(zip(whole, tokens[len(members) :]))
-        for key in whole:
-            for i in groups[key]:
-                full[i] = tokens[members.index(i)]
-                starts[i] = common_prefix(full[i], head_ids[key])
+        keys = [key for key in whole for _ in groups[key]]
+        for i, ids, key in zip(members, tokens, keys):
+            full[i], starts[i] = ids, common_prefix(ids, head_ids[key])
     return full, starts
 
 
