@@ -46,7 +46,7 @@ def packed_tokens(units, encoded, max_tokens: int, share: bool = True) -> tuple[
     from social_rm.scoring import engine
     from social_rm.scoring.batching import key_chunks, token_batches
 
-    computed = useful = longest = 0
+    useful = longest = 0
     shapes = []
     for chunk in key_chunks([u.prompt for u in units]):
         part = [encoded[i] for i in chunk]

@@ -52,9 +52,8 @@ def results_folder() -> Path:
 
 
 def load() -> list[dict]:
-    return load_documents(
-        sorted(results_folder().glob("submissions/*/results.json"))
-    )  # model as its card says
+    # each model as its card says
+    return load_documents(sorted(results_folder().glob("submissions/*/results.json")))
 
 
 def load_comparison() -> dict | None:

@@ -100,3 +100,21 @@ def save_tiny_model(
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return Path(folder)
+
+
+def save_tiny_encoder(folder: Path, texts: Iterable[str], seed: int = 0, **config) -> Path:
+    """A randomly initialised BERT sequence classifier (one logit) with its tokenizer, saved to `folder`: an
+    architecture the packed engine does not serve, read through the model's own forward pass."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    tokenizer = train_tokenizer(texts)
+    torch.manual_seed(seed)
+    shape = dict(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, num_labels=1
+    )
+    BertForSequenceClassification(
+        BertConfig(vocab_size=len(tokenizer), **{**shape, **config})
+    ).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return Path(folder)

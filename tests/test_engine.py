@@ -212,24 +212,10 @@ def test_a_response_that_merges_with_the_template_boundary_is_still_exact(models
 
 
 def test_an_encoder_takes_padded_batches_and_says_so(models, demo_built, tmp_path, monkeypatch, caplog):
-    from transformers import BertConfig, BertForSequenceClassification
-
-    from social_rm.testing import train_tokenizer
+    from social_rm.testing import save_tiny_encoder
 
     ds = load_dataset(str(demo_built[0]), "bbq", split="test")
-    tokenizer = train_tokenizer(models["texts"])
-    encoder = BertForSequenceClassification(
-        BertConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=64,
-            num_labels=1,
-        )
-    )
-    encoder.save_pretrained(tmp_path / "bert")
-    tokenizer.save_pretrained(tmp_path / "bert")
+    save_tiny_encoder(tmp_path / "bert", models["texts"])
     called = []
     original = engine.forward
     monkeypatch.setattr(engine, "forward", lambda *a, **k: called.append(1) or original(*a, **k))

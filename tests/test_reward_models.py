@@ -195,23 +195,15 @@ def test_a_registry_chat_template_fix_is_applied(custom_models, tmp_path, pairs)
 
 
 def test_pairwise_reads_both_responses_in_both_orders(tmp_path, texts, pairs):
-    from transformers import BertConfig, BertForSequenceClassification
+    from transformers import AutoTokenizer, BertForSequenceClassification
 
-    tokenizer = train_tokenizer(texts)
-    torch.manual_seed(0)
-    model = BertForSequenceClassification(
-        BertConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=64,
-            num_labels=1,
-            initializer_range=1.0,
-        )
+    from social_rm.testing import save_tiny_encoder
+
+    folder = save_tiny_encoder(tmp_path / "pair-model", texts, initializer_range=1.0)
+    tokenizer, model = (
+        AutoTokenizer.from_pretrained(folder),
+        BertForSequenceClassification.from_pretrained(folder),
     )
-    model.save_pretrained(tmp_path / "pair-model")
-    tokenizer.save_pretrained(tmp_path / "pair-model")
     model.eval()
 
     def first_better(row, a, b):

@@ -367,23 +367,10 @@ def test_scoring_never_rewrites_the_models_config(tmp_path, texts, demo_built):
     """A model read through its own forward pass (an encoder, no pad token) keeps its config while the next chunk is
     encoded in the background, and each reward is its own one-sequence pass."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification
 
-    from social_rm.testing import train_tokenizer
+    from social_rm.testing import save_tiny_encoder
 
-    tokenizer = train_tokenizer(texts)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        num_labels=1,
-        pad_token_id=None,
-    )
-    BertForSequenceClassification(config).save_pretrained(tmp_path / "bert")
-    tokenizer.save_pretrained(tmp_path / "bert")
+    save_tiny_encoder(tmp_path / "bert", texts, pad_token_id=None)
     judged = get_scorer("classifier", ModelSettings(str(tmp_path / "bert"), max_tokens_per_batch=512))
     seen = []
     judged.model.register_forward_pre_hook(lambda module, args: seen.append(module.config.pad_token_id))
@@ -391,7 +378,7 @@ def test_scoring_never_rewrites_the_models_config(tmp_path, texts, demo_built):
     scores = score_pairs(ds, judged, progress=False)
     assert seen and set(seen) == {None}
 
-    model = judged.model
+    model, tokenizer = judged.model, judged.tokenizer
     expected = []
     for row in ds:
         text = tokenizer.apply_chat_template(row["prompt"] + row["chosen"], tokenize=False)

@@ -66,10 +66,8 @@ def _compare(claimed, recomputed, where: str) -> None:
         )
 
 
-LEADERBOARD_CONFIG, LEADERBOARD_SPLIT = (
-    "default",
-    "test",
-)  # what the leaderboard ranks on: all of social-pairs
+# what the leaderboard ranks on: all of social-pairs
+LEADERBOARD_CONFIG, LEADERBOARD_SPLIT = "default", "test"
 
 
 def _same_parameters(card_value, recorded) -> bool:

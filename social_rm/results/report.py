@@ -66,12 +66,13 @@ def format_table(result: dict, title: str) -> str:
     return "\n".join(lines)
 
 
+# the board's figures
 HEADLINE = (
     "social_score",
     "undesirable_preference_rate",
     "over_caution_rate",
     "bias_skew",
-)  # the board's figures
+)
 
 
 def model_license(model: dict) -> str:

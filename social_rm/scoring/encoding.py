@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from social_rm.scoring.units import messages
+
 
 @dataclass
 class Encoded:
@@ -137,7 +139,5 @@ def encode_completions(
     tokenizer, units, max_length: int | None, generation_prompt: bool = False
 ) -> list[Encoded]:
     """`encode_many` of completions (`units.Completion`)."""
-    from social_rm.scoring.units import messages
-
     prompts, responses = [messages(u.prompt) for u in units], [u.response for u in units]
     return encode_many(tokenizer, prompts, responses, max_length, generation_prompt)

@@ -46,9 +46,8 @@ class Row:
     positions: list[int] = field(default_factory=list)
     branch: list[int] = field(default_factory=list)  # 0: the shared prefix; k: the k-th member's own tokens
     prefix: int = 0
-    spans: list[tuple[int, int]] = field(
-        default_factory=list
-    )  # per member: (completion, index of its first own token)
+    # per member: (completion, index of its first own token)
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 def supports_packing(model) -> bool:
@@ -105,10 +104,8 @@ def pack(items: list[Item], encoded) -> list[Row]:
     """A row per item, as wide as the item: its prefix once, then each member's own tokens."""
     rows = []
     for item in items:
-        row = Row(
-            list(encoded[item.members[0]].ids[: item.prefix]), list(range(item.prefix)), [0] * item.prefix
-        )
-        row.prefix = item.prefix
+        head = list(encoded[item.members[0]].ids[: item.prefix])
+        row = Row(head, list(range(item.prefix)), [0] * item.prefix, item.prefix)
         for k, member in enumerate(item.members, start=1):
             own = encoded[member].ids[item.prefix :]
             row.spans.append((member, len(row.ids)))
@@ -119,18 +116,18 @@ def pack(items: list[Item], encoded) -> list[Row]:
     return rows
 
 
-def _padded(rows: list[Row], values, fill: int):
-    """A (rows, width) tensor of one per-token list of each row, right-padded with `fill`."""
+def _padded(rows: list[Row], values, fill: int, device):
+    """A (rows, width) tensor on `device` of one per-token list of each row, right-padded with `fill`."""
     import torch
 
     width = max(len(r.ids) for r in rows)
     out = np.full((len(rows), width), fill, dtype=np.int64)
     for r, row in enumerate(rows):
         out[r, : len(row.ids)] = values(row)
-    return torch.from_numpy(out)
+    return torch.from_numpy(out).to(device)
 
 
-def _masks(model, branch, position, device):
+def _masks(model, branch, position):
     """The attention mask(s) the model takes, from the per-token branch (-1: padding) and position of each row: one
     (batch, 1, width, width) mask, or a dict per layer type where some layers slide. Token q sees token k at or
     before it in its row that is in the prefix or in q's own branch (padding sees padding, never a real token).
@@ -138,8 +135,7 @@ def _masks(model, branch, position, device):
     Boolean for SDPA (True: attend), additive float for eager attention."""
     import torch
 
-    width = branch.shape[1]
-    branch, position = branch.to(device), position.to(device)
+    width, device = branch.shape[1], branch.device
     bq, bk = branch[:, None, :, None], branch[:, None, None, :]
     full = bk == bq
     full |= bk == 0
@@ -173,9 +169,11 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
     import torch
 
     device = input_device(model)
-    ids, positions = _padded(rows, lambda r: r.ids, 0), _padded(rows, lambda r: r.positions, 0)
-    mask = _masks(model, _padded(rows, lambda r: r.branch, -1), positions, device)
-    ids, positions = ids.to(device), positions.to(device)
+    ids, positions = (
+        _padded(rows, lambda r: r.ids, 0, device),
+        _padded(rows, lambda r: r.positions, 0, device),
+    )
+    mask = _masks(model, _padded(rows, lambda r: r.branch, -1, device), positions)
     members = [member for row in rows for member, _ in row.spans]
     # each member's last token: the end of its own tokens
     ends = [

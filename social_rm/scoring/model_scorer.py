@@ -30,9 +30,8 @@ class ModelScorer:
     kind = ""
     unit = "completion"
     auto_class = "AutoModelForCausalLM"
-    bradley_terry = (
-        False  # whether sigmoid(chosen - rejected) is the model's probability that chosen is better
-    )
+    # whether sigmoid(chosen - rejected) is the model's probability that chosen is better
+    bradley_terry = False
     model_class: str | None = None  # "module:Class" where an installed package defines the model's class
 
     def __init__(self, settings: ModelSettings, options=None, loaded: tuple | None = None):
@@ -47,9 +46,8 @@ class ModelScorer:
             self.tokenizer, self.model = loaded
             return
         config = models.raw_config(self.name, self.load_options)
-        models.check_remote_code(
-            self.name, config, self.load_options
-        )  # before any of the repository's code runs
+        # before any of the repository's code runs (its tokenizer's included)
+        models.check_remote_code(self.name, config, self.load_options)
         self.check_config(config)
         self.tokenizer = models.load_tokenizer(self.name, self.load_options, settings.chat_template)
         self.model = models.load_model(

@@ -120,7 +120,7 @@ def cli_fields(cls) -> list:
 def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
     """One argument per option of `cls`, its default left None so that `given` tells what the user set; the
     help shows the field's own default. A flag already in `parser` (another class's option) is not added twice."""
-    taken = {flag for action in parser._actions for flag in action.option_strings}
+    taken = {name for action in parser._actions for name in action.option_strings}
     for f in cli_fields(cls):
         meta = dict(f.metadata)
         default = f.default if f.default is not MISSING else None
@@ -128,22 +128,23 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
         help_text = meta.pop("help") + (f" (default: {default})" if shown else "")
         if "flags" in meta:
             group = parser.add_mutually_exclusive_group()
-            for flag, value in meta.pop("flags").items():
-                if flag not in taken:
+            for name, value in meta.pop("flags").items():
+                if name not in taken:
                     group.add_argument(
-                        flag, action="store_const", const=value, dest=f.name, help=f"{help_text}: {value}"
+                        name, action="store_const", const=value, dest=f.name, help=f"{help_text}: {value}"
                     )
             continue
-        flag = meta.pop("flag", "--" + f.name.replace("_", "-"))
-        if flag in taken:
+        name = flag(f.name, cls)
+        meta.pop("flag", None)
+        if name in taken:
             continue
         if isinstance(default, bool):
-            parser.add_argument(flag, action="store_const", const=not default, dest=f.name, help=help_text)
+            parser.add_argument(name, action="store_const", const=not default, dest=f.name, help=help_text)
             continue
         if callable(meta.get("choices")):
             meta["choices"] = list(meta["choices"]())
         meta.setdefault("type", type(default) if default is not None else str)
-        parser.add_argument(flag, dest=f.name, default=None, help=help_text, **meta)
+        parser.add_argument(name, dest=f.name, default=None, help=help_text, **meta)
 
 
 def given(args: argparse.Namespace, cls) -> dict:

@@ -32,9 +32,8 @@ class RewardOptions:
     token_index: int | None = option(
         None, "--reward-from token-logit: the vocabulary entry whose logit is the reward", type=int
     )
-    model_class: str | None = (
-        None  # "module:Class" where an installed package defines the class (the registry's)
-    )
+    # "module:Class" where an installed package defines the class (the registry's); not a command-line option
+    model_class: str | None = None
 
 
 class RewardModelScorer(ModelScorer):

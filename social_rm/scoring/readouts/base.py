@@ -11,6 +11,7 @@ import numpy as np
 
 from social_rm.errors import SocialRMError
 from social_rm.scoring.encoding import Encoded, encode_completions
+from social_rm.scoring.padded import own_forward
 
 
 class ReadOut:
@@ -58,6 +59,10 @@ class ReadOut:
         """One score per sequence of a padded batch."""
         raise NotImplementedError
 
+    def own_forward(self, encoded: list[Encoded], read) -> np.ndarray:
+        """`read(output)` of the model's own forward pass on a padded batch (`padded.own_forward`)."""
+        return own_forward(self.model, [e.ids for e in encoded], self.pad_id, read)
+
     def combine(self, stream):
         """From (sequence indices, scores) batches to (unit indices, scores): one sequence a unit by default."""
         return stream
@@ -83,8 +88,8 @@ def column(values, label_index: int | None, what: str) -> np.ndarray:
     return values[:, index].cpu().numpy().astype(np.float64)
 
 
-def first_output(output):
-    """The first element of a model's output (a tensor, a tuple or a ModelOutput)."""
-    if not isinstance(output, (tuple, list, dict)) and not hasattr(output, "keys"):
-        return output
-    return output[0]
+def first_output(output, label_index: int | None) -> np.ndarray:
+    """The rewards in the first element of a model's output (a tensor, a tuple or a ModelOutput)."""
+    if isinstance(output, (tuple, list, dict)) or hasattr(output, "keys"):
+        output = output[0]
+    return column(output, label_index, "the model's first output")

@@ -11,7 +11,7 @@ import numpy as np
 from social_rm.errors import SocialRMError
 from social_rm.scoring import engine
 from social_rm.scoring.models import is_library_class
-from social_rm.scoring.padded import last_hidden, own_forward
+from social_rm.scoring.padded import last_hidden
 from social_rm.scoring.readouts.base import ReadOut, column
 
 VALUE_HEAD_NAMES = ("v_head", "value_head", "regression_head", "reward_head")
@@ -35,9 +35,8 @@ class HeadReadOut(ReadOut):
     def from_head(self, hidden) -> np.ndarray:
         import torch
 
-        weight = next(
-            self.head.parameters()
-        )  # on "meta" when offloaded: accelerate's hook brings it and the input
+        # on "meta" when offloaded: accelerate's hook brings it and the input
+        weight = next(self.head.parameters())
         device = hidden.device if weight.device.type == "meta" else weight.device
         with torch.inference_mode():
             values = self.head(hidden.to(device, weight.dtype))
@@ -70,8 +69,9 @@ class Logits(HeadReadOut):
     def read_padded(self, encoded) -> np.ndarray:
         if self.head is not None:
             return super().read_padded(encoded)
-        read = lambda output: column(output["logits"], self.options.label_index, "the logits")  # noqa: E731
-        return own_forward(self.model, [e.ids for e in encoded], self.pad_id, read)
+        return self.own_forward(
+            encoded, lambda output: column(output["logits"], self.options.label_index, "the logits")
+        )
 
 
 class ValueHead(HeadReadOut):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from social_rm.scoring.padded import own_forward
 from social_rm.scoring.readouts.base import ReadOut, column, first_output
 from social_rm.scoring.units import messages
 
@@ -17,7 +16,7 @@ class Score(ReadOut):
     help = "the output's `score` (ArmoRM); with --label-index, the multi-objective `rewards` at that index"
 
     def read_padded(self, encoded) -> np.ndarray:
-        return own_forward(self.model, [e.ids for e in encoded], self.pad_id, self.read)
+        return self.own_forward(encoded, self.read)
 
     def read(self, output) -> np.ndarray:
         if self.options.label_index is not None:
@@ -31,10 +30,7 @@ class FirstOutput(ReadOut):
     auto_class = "AutoModel"
 
     def read_padded(self, encoded) -> np.ndarray:
-        def read(output):
-            return column(first_output(output), self.options.label_index, "the model's first output")
-
-        return own_forward(self.model, [e.ids for e in encoded], self.pad_id, read)
+        return self.own_forward(encoded, lambda output: first_output(output, self.options.label_index))
 
     @property
     def scores_conversations(self) -> bool:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from social_rm.scoring.padded import own_forward
 from social_rm.scoring.pairs import average_orders, both_orders, fit_conversation
-from social_rm.scoring.readouts.base import ReadOut, column, first_output
+from social_rm.scoring.readouts.base import ReadOut, first_output
 
 PAIRRM_TEMPLATE = "<|source|>{conversation}<|candidate1|>{a}<|candidate2|>{b}"
 
@@ -32,10 +31,8 @@ class Pairwise(ReadOut):
         return fit_conversation(pair, build, self.tokenizer, self.settings.max_length, self.settings.model)
 
     def read_padded(self, encoded) -> np.ndarray:
-        def read(output):
-            return column(first_output(output), self.options.label_index, "the model's first output")
-
-        return 1 / (1 + np.exp(-own_forward(self.model, [e.ids for e in encoded], self.pad_id, read)))
+        logits = self.own_forward(encoded, lambda output: first_output(output, self.options.label_index))
+        return 1 / (1 + np.exp(-logits))
 
     def combine(self, stream):
         return average_orders(stream)
