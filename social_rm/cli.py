@@ -219,7 +219,7 @@ def _score(args, ds, ref, model: str | None, out: Path):
     if scores.metadata.get("truncated"):
         logger.warning(
             f"{scores.metadata['truncated']:,} sequences were longer than --max-length "
-            f"{scorer.settings.max_length} and lost the start of their prompt"
+            f"{scorer.settings.max_length} and were cut (the prompt from its start, a response too long alone at its end)"
         )
     scores.metadata["dataset"] = ref.to_dict()
     if is_main_process():

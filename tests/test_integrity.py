@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -263,3 +264,89 @@ def test_changing_weights_in_the_middle_of_the_file_changes_the_scores(demo_buil
     assert "already scored" not in changed.stderr
     before, after = read_scores(tmp_path / "a.parquet"), read_scores(tmp_path / "c.parquet")
     assert before.ids == after.ids and abs(before.chosen - after.chosen).max() > 1e-4
+
+
+def _sha256(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_hash_memo_knows_a_byte_changed_with_its_time_restored(tmp_path):
+    from social_rm.scoring.models import file_sha256
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"\0" * 4096)
+    before = os.stat(weights)
+    assert file_sha256(weights) == _sha256(weights)
+    time.sleep(0.05)
+    with open(weights, "r+b") as f:  # one byte in place, then `touch -r` puts the times back
+        f.seek(2048)
+        f.write(b"\1")
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(weights)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+    assert file_sha256(weights) == _sha256(weights)
+
+
+@pytest.mark.skipif(not shutil.which("tar"), reason="needs tar")
+def test_the_hash_memo_knows_a_model_unpacked_with_a_fixed_time_over_another(tmp_path):
+    from social_rm.scoring.models import file_sha256
+
+    for name, byte in (("a", b"\1"), ("b", b"\2")):  # two fine-tunes of equal size
+        (tmp_path / name / "rm").mkdir(parents=True)
+        (tmp_path / name / "rm" / "model.safetensors").write_bytes(byte * 4096)
+        subprocess.run(
+            [
+                "tar",
+                "--mtime=2024-01-01 00:00:00",
+                "-cf",
+                tmp_path / f"{name}.tar",
+                "-C",
+                tmp_path / name,
+                "rm",
+            ],
+            check=True,
+        )
+    weights = tmp_path / "out" / "rm" / "model.safetensors"
+    (tmp_path / "out").mkdir()
+    for name in ("a", "b"):
+        time.sleep(0.05)
+        subprocess.run(["tar", "-xf", tmp_path / f"{name}.tar", "-C", tmp_path / "out"], check=True)
+        assert (
+            file_sha256(weights) == _sha256(weights) == _sha256(tmp_path / name / "rm" / "model.safetensors")
+        )
+
+
+def test_an_unreadable_hash_memo_or_score_cache_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    from huggingface_hub import constants
+
+    from social_rm.scoring.cache import CacheUnreadable
+    from social_rm.scoring.models import file_sha256
+
+    monkeypatch.setattr(constants, "HF_HOME", str(tmp_path / "home"))
+    memo = tmp_path / "home" / "social-rm" / "file-hashes.sqlite"
+    memo.parent.mkdir(parents=True)
+    memo.write_bytes(b"not a database" * 100)
+    (tmp_path / "w").write_bytes(b"x")
+    with pytest.raises(
+        CacheUnreadable, match=re.escape(f"the file-hash memo {memo} is not a readable SQLite")
+    ):
+        file_sha256(tmp_path / "w")
+    from social_rm.scoring.cache import ScoreCache
+
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"\x00garbage" * 1000)
+    with pytest.raises(CacheUnreadable, match=re.escape(f"score cache {garbage} is not a readable SQLite")):
+        ScoreCache(garbage, "f" * 64, {}).get(["a"])
+    truncated = ScoreCache(tmp_path / "truncated.sqlite", "f" * 64, {})
+    truncated.put((f"unit {i}", float(i)) for i in range(20_000))
+    truncated.close()
+    with open(truncated.path, "r+b") as f:
+        f.truncate(truncated.path.stat().st_size // 2)
+    with pytest.raises(CacheUnreadable, match="truncated.sqlite is not a readable SQLite database"):
+        ScoreCache(truncated.path, "f" * 64, {}).get([f"unit {i}" for i in range(20_000)])

@@ -103,6 +103,32 @@ def test_truncation_cuts_the_prompt_from_the_left_never_the_response(tiny):
     assert cut.ids[cut.response_start :] == full.ids[full.response_start :]
 
 
+def test_a_response_over_max_length_is_cut_at_its_end_keeping_the_end_of_turn(tiny):
+    from social_rm.scoring.encoding import encode_many
+    from social_rm.scoring.models import load_tokenizer
+    from social_rm.scoring.options import LoadOptions
+
+    tokenizer = load_tokenizer(str(tiny["classifier"]), LoadOptions())
+    prompt, response = [{"role": "user", "content": "Who was it?"}], "word " * 20_000  # 100k characters
+    text = tokenizer.apply_chat_template(
+        [*prompt, {"role": "assistant", "content": response}], tokenize=False
+    )
+    full = tokenizer(text, add_special_tokens=False)["input_ids"]
+    end = tokenizer("<|end|>", add_special_tokens=False)["input_ids"]
+    assert text.endswith("<|end|>") and full[-len(end) :] == end
+    [cut] = encode_many(tokenizer, [prompt], [response], 64)
+    assert cut.truncated and len(cut.ids) == 64
+    assert cut.ids[-len(end) :] == end  # the classifier reads the end of turn, as on a short response
+    assert cut.ids[: 64 - len(end)] == full[: 64 - len(end)]  # the prompt whole, then the response's start
+    assert 0 < cut.response_start < 32  # a short prompt is kept whole
+
+
+def test_max_length_must_be_positive(tiny):
+    for bad in (0, -5):
+        with pytest.raises(SocialRMError, match=f"--max-length must be a positive integer \\(got {bad}\\)"):
+            ModelSettings(str(tiny["classifier"]), max_length=bad)
+
+
 def test_a_model_without_a_pad_token_scores_the_same(tiny, tmp_path, texts, demo_built):
     bare = save_tiny_model(tmp_path / "no-pad", "classifier", texts, pad=False)
     from transformers import AutoConfig

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +22,21 @@ from social_rm.errors import SocialRMError
 
 class CacheMismatch(SocialRMError, ValueError):
     """A cache file that holds another model's scores."""
+
+
+class CacheUnreadable(SocialRMError, OSError):
+    """A cache file that is not a readable SQLite database (garbage, truncated)."""
+
+
+@contextmanager
+def readable(path: Path, what: str):
+    """Turn SQLite's "file is not a database" / "malformed" into one line naming the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        raise CacheUnreadable(
+            f"{what} {path} is not a readable SQLite database ({error}); delete it"
+        ) from None
 
 
 class ScoreCache:
@@ -35,6 +51,10 @@ class ScoreCache:
     def db(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        with readable(self.path, "score cache"):
+            return self._check(db)
+
+    def _check(self, db: sqlite3.Connection) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=DELETE")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         db.execute("CREATE TABLE IF NOT EXISTS scores (unit TEXT PRIMARY KEY, score REAL NOT NULL)")
@@ -54,12 +74,15 @@ class ScoreCache:
 
     def get(self, units: list[str]) -> dict[str, float]:
         found: dict[str, float] = {}
-        for start in range(0, len(units), 900):  # SQLite's limit on bound parameters
-            chunk = units[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                self.db.execute(f"SELECT unit, score FROM scores WHERE unit IN ({marks})", chunk).fetchall()
-            )
+        with readable(self.path, "score cache"):
+            for start in range(0, len(units), 900):  # SQLite's limit on bound parameters
+                chunk = units[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    self.db.execute(
+                        f"SELECT unit, score FROM scores WHERE unit IN ({marks})", chunk
+                    ).fetchall()
+                )
         return found
 
     def put(self, items: Iterable[tuple[str, float]]) -> None:
@@ -88,7 +111,8 @@ class ScoreCache:
         return moved
 
     def __len__(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+        with readable(self.path, "score cache"):
+            return self.db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
 
     def close(self) -> None:
         if "db" in self.__dict__:

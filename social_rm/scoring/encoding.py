@@ -1,5 +1,5 @@
 """Conversations to token ids: each prompt + response chat-templated, the response's first token found, and an
-over-long prompt cut from the left (never the response).
+over-long sequence cut: its prompt from the left, or a response too long on its own at its end.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def encode_many(
 ) -> list[Encoded]:
     """Chat-template each prompt + response into token ids (followed by the next turn's generation prompt if
     `generation_prompt`). A response starts where its templated prompt (with its generation prompt) stops matching
-    the full sequence's tokens. Over `max_length`, the prompt is cut from the left (keeping a leading BOS), never
-    the response. Each distinct prompt is templated once, its shared text tokenized once where that is exact
+    the full sequence's tokens. Over `max_length`, the prompt is cut from the left, or a response too long on its
+    own at its end (`_cut`). Each distinct prompt is templated once, its shared text tokenized once where that is exact
     (`_tokenize_shared`), and all texts go through the tokenizer in batched calls."""
     conversations = [
         [*prompt, {"role": "assistant", "content": response}] for prompt, response in zip(prompts, responses)
@@ -47,16 +47,32 @@ def encode_many(
         groups.setdefault(key, (prompt, []))[1].append(i)
     heads = dict(zip(groups, _templated(tokenizer, [prompt for prompt, _ in groups.values()], True)))
     out = []
-    for ids, start in zip(
-        *_tokenize_shared(tokenizer, texts, heads, {key: m for key, (_, m) in groups.items()})
+    for text, response, ids, start in zip(
+        texts,
+        responses,
+        *_tokenize_shared(tokenizer, texts, heads, {key: m for key, (_, m) in groups.items()}),
     ):
         if max_length is None or len(ids) <= max_length:
             out.append(Encoded(ids, start, False))
-            continue
-        keep_bos = int(bool(ids) and ids[0] == tokenizer.bos_token_id)
-        cut = min(len(ids) - max_length, start - keep_bos)  # never into the response
-        out.append(Encoded(ids[:keep_bos] + ids[keep_bos + cut :], start - cut, True))
+        else:
+            out.append(_cut(tokenizer, ids, start, max_length, text, response))
     return out
+
+
+def _cut(tokenizer, ids: list[int], start: int, max_length: int, text: str, response: str) -> Encoded:
+    """`ids` cut to `max_length`. Where the response fits, the prompt is cut from the left (keeping a leading BOS).
+    A response that does not fit alone keeps the prompt's last half of `max_length`, then its own start and the
+    tokens the template writes after it (end of turn, generation prompt), where the model is read."""
+    keep_bos = int(bool(ids) and ids[0] == tokenizer.bos_token_id)
+    fits = len(ids) - start + keep_bos <= max_length
+    cut = len(ids) - max_length if fits else max(start - max(max_length // 2, keep_bos), 0)
+    ids, start = ids[:keep_bos] + ids[keep_bos + cut :], start - cut
+    if not fits:
+        after = text[text.rfind(response) + len(response) :] if response and response in text else ""
+        tail = len(token_ids(tokenizer, [after])[0]) if after else 0
+        kept = max(max_length - start - tail, 1)
+        ids = ids[: start + kept] + (ids[len(ids) - tail :] if tail else [])
+    return Encoded(ids, start, True)
 
 
 def _templated(tokenizer, conversations: list, generation_prompt: bool) -> list[str]:

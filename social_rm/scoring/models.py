@@ -59,17 +59,21 @@ def model_fingerprint(name: str, options: LoadOptions, settings: dict, commit: s
 
 
 def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes, remembered by its path, size and modification time, so that a rerun does not
-    read 140 GB of weights again while any change to the file (in place included) is hashed anew."""
+    """The sha256 of a file's bytes, remembered by its path, inode, size, modification and change time, so that a
+    rerun does not read 140 GB of weights again while any change to the file is hashed anew: in place with its
+    time restored (`touch -r`), or unpacked with a fixed time (`tar --mtime`), the change time (which no tool can
+    set) differs."""
     import sqlite3
 
     from huggingface_hub import constants
 
+    from social_rm.scoring.cache import readable
+
     stat = path.stat()
-    key = f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    key = f"{path.resolve()}\0{stat.st_ino}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}"
     memo_path = Path(constants.HF_HOME) / "social-rm" / "file-hashes.sqlite"
     memo_path.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(memo_path, timeout=60) as memo:
+    with readable(memo_path, "the file-hash memo"), sqlite3.connect(memo_path, timeout=60) as memo:
         memo.execute("CREATE TABLE IF NOT EXISTS hashes (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL)")
         known = memo.execute("SELECT sha256 FROM hashes WHERE key = ?", (key,)).fetchone()
         if known:

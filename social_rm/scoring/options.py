@@ -96,7 +96,9 @@ class ModelSettings:
     model: str
     options: LoadOptions = field(default_factory=LoadOptions)
     max_length: int | None = option(
-        4096, "tokens per sequence; longer prompts are cut from the left, never the response", type=_positive
+        4096,
+        "tokens per sequence: a longer prompt is cut from the left, a response too long alone at its end",
+        type=_positive,
     )
     max_tokens_per_batch: int | None = option(
         None,
@@ -110,6 +112,12 @@ class ModelSettings:
         flag="--no-prefix-sharing",
     )
     chat_template: str | None = None  # replaces the tokenizer's (a registry fix, known_models); not an option
+
+    def __post_init__(self):
+        for name in ("max_length", "max_tokens_per_batch"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise SocialRMError(f"{flag(name, ModelSettings)} must be a positive integer (got {value!r})")
 
 
 def cli_fields(cls) -> list:
