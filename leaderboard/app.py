@@ -27,6 +27,7 @@ SORTABLE = {
 }
 SHOWN = [
     "model",
+    "verification",
     "kind",
     "license",
     "pairs",
@@ -46,7 +47,12 @@ def results_folder() -> Path:
         snapshot_download(
             source,
             repo_type="dataset",
-            allow_patterns=["submissions/*/results.json", "submissions/*/model_card.md", "comparison.json"],
+            allow_patterns=[
+                "submissions/*/results.json",
+                "submissions/*/model_card.md",
+                "submissions/*/verification.json",
+                "comparison.json",
+            ],
         )
     )
 
@@ -87,7 +93,10 @@ def build() -> gr.Blocks:
     by_name = {plots.model_name(d): d for d in documents}
     with gr.Blocks(title="social-rm leaderboard") as app:
         gr.Markdown(
-            "# social-rm leaderboard\nDoes a reward model prefer socially desirable responses? Figures with 95% bootstrap intervals."
+            "# social-rm leaderboard\nDoes a reward model prefer socially desirable responses? Figures with 95% "
+            "bootstrap intervals, computed from each submission's scores. *verified*: the maintainers re-scored a "
+            "sample of pairs with the model and got the submitted scores (`social-rm verify`); *self-reported*: "
+            "not yet, or the model could not be loaded; *failed*: the scores are not the model's."
         )
         with gr.Tab("Leaderboard"):
             sort_by = gr.Radio(list(SORTABLE), value="social score", label="Sort by", elem_id="sort-by")

@@ -17,6 +17,12 @@ DEMO_SOURCES = Path(__file__).resolve().parent / "demo_corpora"
 logger = logging.getLogger("social_rm")
 
 
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (got {value!r})")
+    return int(value)
+
+
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
@@ -131,10 +137,13 @@ def parser() -> argparse.ArgumentParser:
     )
 
     submit = commands.add_parser(
-        "submit", help="validate a submission and open a pull request on the results repo"
+        "submit",
+        help="validate a submission and open a pull request on the results repo",
+        description="Validate per-pair scores of the whole published social-pairs and a model card, compute "
+        "every figure from the scores with the leaderboard's bootstrap, and open a pull request on the results "
+        "repo. The row is self-reported until the maintainers run `social-rm verify` on it.",
     )
-    submit.add_argument("--results", type=Path, required=True, help="results JSON from `social-rm evaluate`")
-    submit.add_argument("--scores", type=Path, required=True, help="the per-pair scores it was computed from")
+    submit.add_argument("--scores", type=Path, required=True, help="per-pair scores from `social-rm score`")
     submit.add_argument(
         "--model-card",
         type=Path,
@@ -151,6 +160,30 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument(
         "--dry-run", type=Path, help="write the pull request's files here instead of opening it"
     )
+
+    verify = commands.add_parser(
+        "verify",
+        help="re-score a sample of a submission with its model and mark the row verified",
+        description="What the leaderboard's maintainers run where the model fits: recompute every figure of a "
+        "submission folder (submissions/<model>/) from its scores, re-score a seeded sample of pairs, stratified "
+        "by source, with the named model at the recorded commit, and record the outcome in the folder's "
+        "verification.json. Exit 0 only when verified.",
+    )
+    verify.add_argument("submission", type=Path, help="a submission folder of the results repo")
+    verify.add_argument("--dataset", required=True, help="the published social-pairs (a folder or Hub id)")
+    verify.add_argument("--dataset-revision", help="Hub ids: the published revision")
+    verify.add_argument(
+        "--weights", help="where the model's weights are, if not at its recorded name (a local copy)"
+    )
+    verify.add_argument("--sample", type=_positive_int, default=500, help="pairs to re-score (default 500)")
+    verify.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    verify.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.05,
+        help="largest |submitted - re-scored| / max(1, |re-scored|) of any score (default 0.05)",
+    )
+    verify.add_argument("--device", default="auto", help="cuda, mps, cpu or auto")
 
     compare = commands.add_parser("compare", help="paired comparisons of models scored on the same dataset")
     _add_dataset_args(compare)
@@ -318,20 +351,40 @@ def cmd_submit(args) -> None:
     from social_rm.publish import submission
     from social_rm.publish.hub import open_pull_request
 
-    meta = submission.validate(
-        args.results, args.scores, args.model_card, args.dataset, args.dataset_revision
+    meta, scores, document = submission.validate(
+        args.scores, args.model_card, args.dataset, args.dataset_revision
     )
     print(
-        f"valid submission: {meta['name']} ({meta['kind']}, {meta['parameters']} parameters, {meta['license']})"
+        f"valid submission: {meta['name']} ({meta['kind']}, {meta['parameters']} parameters, {meta['license']}); "
+        f"figures computed from the scores ({submission.LEADERBOARD_N_BOOTSTRAP} bootstrap resamples, seed "
+        f"{submission.LEADERBOARD_SEED}); self-reported until verified"
     )
     if args.dry_run:
-        folder = submission.stage(args.results, args.scores, args.model_card, meta, args.dry_run)
+        folder = submission.stage(scores, args.model_card, meta, document, args.dry_run)
         print(f"dry run: wrote the pull request's files to {folder}")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        submission.stage(args.results, args.scores, args.model_card, meta, Path(tmp))
+        submission.stage(scores, args.model_card, meta, document, Path(tmp))
         url = open_pull_request(f"{args.org}/social-rm-results", Path(tmp), f"Submit {meta['name']}")
     print(f"opened {url}")
+
+
+def cmd_verify(args) -> None:
+    from social_rm.publish.verify import verify
+
+    record = verify(
+        args.submission,
+        args.dataset,
+        args.dataset_revision,
+        weights=args.weights,
+        sample=args.sample,
+        seed=args.seed,
+        tolerance=args.tolerance,
+        device=args.device,
+    )
+    print(f"{args.submission}: {record['status']}: {record['reason']}")
+    if record["status"] != "verified":
+        raise SocialRMError(f"{args.submission} is not verified (recorded in verification.json)")
 
 
 def cmd_compare(args) -> None:
@@ -375,6 +428,7 @@ COMMANDS = {
     "run": cmd_run,
     "report": cmd_report,
     "submit": cmd_submit,
+    "verify": cmd_verify,
     "compare": cmd_compare,
     "convert": cmd_convert,
 }

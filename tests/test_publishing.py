@@ -1,5 +1,6 @@
 """push_to_hub.py dry runs, submissions and the static report."""
 
+import hashlib
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import sys
 import pytest
 from datasets import load_dataset
 
+from social_rm.results.scores import read_scores, write_scores
 from tests.conftest import REPO, SOCIAL_RM
 
 PYTHON = sys.executable
@@ -124,7 +126,6 @@ def submission(demo_results, tmp_path):
     card = tmp_path / "card.md"
     card.write_text(CARD)
     return {
-        "results": demo_results / "results" / "length.json",
         "scores": demo_results / "scores" / "length.parquet",
         "card": card,
         "dataset": demo_results / "social-pairs",
@@ -136,8 +137,6 @@ def submit(submission, tmp_path, **changes):
     return run(
         SOCIAL_RM,
         "submit",
-        "--results",
-        s["results"],
         "--scores",
         s["scores"],
         "--model-card",
@@ -149,24 +148,33 @@ def submit(submission, tmp_path, **changes):
     )
 
 
-def test_a_valid_submission_is_staged_for_the_results_repo(submission, tmp_path):
+def test_a_valid_submission_is_staged_with_the_leaderboards_figures(submission, demo_results, tmp_path):
     done = submit(submission, tmp_path)
     assert done.returncode == 0, done.stderr
-    folder = tmp_path / "pr" / "submissions" / "length"
-    assert sorted(p.name for p in folder.iterdir()) == ["model_card.md", "results.json", "scores.parquet"]
     assert "valid submission: length (baseline, 0 parameters, apache-2.0)" in done.stdout
-
-
-def test_a_tampered_figure_is_refused_by_name(submission, tmp_path):
-    document = json.loads(submission["results"].read_text())
-    document["results"]["by_domain"]["safety"]["over_caution_rate"] = 0.01
-    tampered = tmp_path / "tampered.json"
-    tampered.write_text(json.dumps(document))
-    done = submit(submission, tmp_path, results=tampered)
-    assert done.returncode == 1
-    assert re.search(
-        r"figure 'by_domain\.safety\.over_caution_rate' is 0\.01 but the scores give 0\.\d+", done.stderr
+    assert "self-reported until verified" in done.stdout
+    (folder,) = (tmp_path / "pr" / "submissions").iterdir()
+    assert folder.name == "length-" + hashlib.sha256(b"length").hexdigest()[:10]
+    assert sorted(p.name for p in folder.iterdir()) == ["model_card.md", "results.json", "scores.parquet"]
+    # the submitter evaluated with 200 resamples; the leaderboard's figures are `evaluate`'s with 1,000, seed 0
+    assert json.loads((demo_results / "results" / "length.json").read_text())["metric"]["n_bootstrap"] == 200
+    own = tmp_path / "own.json"
+    assert (
+        run(
+            SOCIAL_RM,
+            "evaluate",
+            "--dataset",
+            submission["dataset"],
+            "--scores",
+            submission["scores"],
+            "--out",
+            own,
+        ).returncode
+        == 0
     )
+    staged, expected = json.loads((folder / "results.json").read_text()), json.loads(own.read_text())
+    assert staged["metric"] == {"name": "social_rm", "n_bootstrap": 1000, "seed": 0}
+    assert staged["results"] == expected["results"] and staged["diagnostics"] == expected["diagnostics"]
 
 
 def test_missing_model_metadata_is_refused(submission, tmp_path):
@@ -178,12 +186,27 @@ def test_missing_model_metadata_is_refused(submission, tmp_path):
     assert done.returncode == 1 and "the model card's front matter lacks ['license', 'link']" in done.stderr
 
 
-def test_results_from_another_dataset_revision_are_refused(submission, tmp_path):
-    document = json.loads(submission["results"].read_text())
-    document["dataset"]["fingerprint"] = "0" * 64
-    other = tmp_path / "other.json"
-    other.write_text(json.dumps(document))
-    done = submit(submission, tmp_path, results=other)
+@pytest.mark.parametrize(
+    "front, message",
+    [
+        ("name: [unclosed\n", "the model card's front matter is not valid YAML"),
+        ("parameters: .inf\n", "the model card's parameters inf are not the scored model's (0)"),
+        ("parameters: .nan\n", "the model card's parameters nan are not the scored model's (0)"),
+    ],
+)
+def test_a_malformed_model_card_is_one_line(submission, tmp_path, front, message):
+    card = tmp_path / "bad.md"
+    key = front.split(":")[0]
+    card.write_text(re.sub(rf"^{key}: .*\n", front, CARD, flags=re.M))
+    done = submit(submission, tmp_path, card=card)
+    assert done.returncode == 1 and message in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_scores_of_another_dataset_revision_are_refused(submission, tmp_path):
+    scores = read_scores(submission["scores"])
+    scores.metadata["dataset"]["fingerprint"] = "0" * 64
+    write_scores(scores, tmp_path / "other.parquet")
+    done = submit(submission, tmp_path, scores=tmp_path / "other.parquet")
     assert (
         done.returncode == 1
         and "computed on dataset 000000000000000000000000, not the published social-pairs" in done.stderr

@@ -148,3 +148,61 @@ PAIR = dict(
 def test_the_metric_through_evaluate_names_bad_input_itself(metric, inputs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         metric.compute(n_bootstrap=0, **inputs)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            '"chosen_score": 1e308',
+            "'chosen_score' is 1e+308, beyond the largest score the metric takes (1e+150)",
+        ),
+        ('"chosen_score": -1e308', "'chosen_score' is -1e+308, beyond the largest score"),
+        (
+            '"chosen_score": 1' + "0" * 400,
+            "'chosen_score' is an integer of 401 digits, beyond the largest score",
+        ),
+    ],
+)
+def test_scores_too_large_for_the_metric_are_named(tmp_path, text, message):
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"id": "a", "rejected_score": 0, ' + text + "}\n")
+    with pytest.raises(ScoresFileError, match=re.escape(f"scores file {path} row 0 (id='a'): {message}")):
+        read_scores(path)
+
+
+def test_an_integer_over_pythons_digit_limit_is_broken_json(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"id": "a", "rejected_score": 0, "chosen_score": 1' + "0" * 5000 + "}\n")
+    with pytest.raises(ScoresFileError, match=re.escape(f"scores file {path} line 1: broken JSON Lines")):
+        read_scores(path)
+
+
+def test_a_column_given_twice_is_refused(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("id,chosen_score,rejected_score,chosen_score\na,1,0,5\n")
+    with pytest.raises(
+        ScoresFileError, match=re.escape(f"{path}: column 'chosen_score' appears more than once")
+    ):
+        read_scores(path)
+    columns = [pa.array(["a"]), pa.array([1.0]), pa.array([0.0]), pa.array([5.0])]
+    table = pa.table(columns, names=["id", "chosen_score", "rejected_score", "chosen_score"])
+    pq.write_table(table, tmp_path / "s.parquet")
+    with pytest.raises(ScoresFileError, match="column 'chosen_score' appears more than once"):
+        read_scores(tmp_path / "s.parquet")
+
+
+@pytest.mark.parametrize("metadata", [b"[1, 2]", b"not json"])
+def test_parquet_metadata_that_is_not_a_json_object_is_named(tmp_path, metadata):
+    table = pa.Table.from_pylist(ROWS).replace_schema_metadata({b"social_rm": metadata})
+    pq.write_table(table, tmp_path / "s.parquet")
+    with pytest.raises(
+        ScoresFileError, match=re.escape(f"scores file {tmp_path / 's.parquet'}: its social_rm")
+    ):
+        read_scores(tmp_path / "s.parquet")
+
+
+def test_a_folder_given_as_the_scores_file_is_named_as_one(tmp_path):
+    (tmp_path / "s.parquet").mkdir()
+    with pytest.raises(ScoresFileError, match=re.escape(f"scores file {tmp_path / 's.parquet'} is a folder")):
+        read_scores(tmp_path / "s.parquet")

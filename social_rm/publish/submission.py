@@ -1,13 +1,14 @@
-"""Leaderboard submissions: validate a results file and its per-pair scores against the published social-pairs,
-then open a pull request on the results dataset repo (`--dry-run DIR` writes it locally instead).
+"""Leaderboard submissions: validate per-pair scores and a model card against the published social-pairs, compute
+every figure from the scores with the leaderboard's bootstrap (never read from the submitter), then open a pull
+request on the results dataset repo (`--dry-run DIR` writes it locally instead).
 
-Validation never executes anything from the submitter: it reads JSON, parquet and the model card's YAML with
-safe loaders, and recomputes every figure from the scores.
+Validation never executes anything from the submitter: it reads parquet and the model card's YAML with safe
+loaders. A row stays *self-reported* until `social-rm verify` (`verify.py`) re-scores a sample with the model.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import math
 import re
 import shutil
@@ -17,8 +18,8 @@ import yaml
 
 from social_rm.data import load_pairs, resolve
 from social_rm.errors import SocialRMError
-from social_rm.results.evaluation import compute
-from social_rm.results.scores import read_scores
+from social_rm.results.evaluation import evaluate_scores, write_json
+from social_rm.results.scores import Scores, read_scores, write_scores
 
 MODEL_FIELDS = ("name", "kind", "parameters", "license", "link")  # the model card's YAML front matter
 
@@ -28,9 +29,18 @@ class SubmissionError(SocialRMError, ValueError):
 
 
 def read_model_card(path: Path) -> tuple[dict, str]:
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SubmissionError(f"{path}: not a readable model card ({error})") from None
     match = re.match(r"^---\n(.*?)\n---\n", text, re.S)
-    meta = yaml.safe_load(match.group(1)) if match else None
+    try:
+        meta = yaml.safe_load(match.group(1)) if match else None
+    except yaml.YAMLError as error:
+        problem = " ".join(str(error).split())
+        raise SubmissionError(
+            f"{path}: the model card's front matter is not valid YAML ({problem})"
+        ) from None
     if not isinstance(meta, dict):
         raise SubmissionError(f"{path}: the model card needs YAML front matter with {list(MODEL_FIELDS)}")
     missing = [f for f in MODEL_FIELDS if meta.get(f) in (None, "")]
@@ -39,41 +49,15 @@ def read_model_card(path: Path) -> tuple[dict, str]:
     return meta, text
 
 
-def _compare(claimed, recomputed, where: str) -> None:
-    """Every number in `claimed` must equal the recomputed one (1e-9), recursively."""
-    if isinstance(recomputed, dict):
-        if not isinstance(claimed, dict) or set(claimed) != set(recomputed):
-            raise SubmissionError(f"results.json: {where or 'results'} does not have the metric's keys")
-        for key in recomputed:
-            _compare(claimed[key], recomputed[key], f"{where}.{key}" if where else key)
-    elif isinstance(recomputed, list):
-        if not isinstance(claimed, list) or len(claimed) != len(recomputed):
-            raise SubmissionError(
-                f"results.json: figure {where!r} is {claimed!r} but the scores give {recomputed!r}"
-            )
-        for i, (a, b) in enumerate(zip(claimed, recomputed)):
-            _compare(a, b, f"{where}[{i}]")
-    elif recomputed is None or isinstance(recomputed, str):
-        if claimed != recomputed:
-            raise SubmissionError(
-                f"results.json: figure {where!r} is {claimed!r} but the scores give {recomputed!r}"
-            )
-    elif not isinstance(claimed, (int, float)) or not math.isclose(
-        claimed, recomputed, rel_tol=1e-9, abs_tol=1e-12
-    ):
-        raise SubmissionError(
-            f"results.json: figure {where!r} is {claimed!r} but the scores give {recomputed!r}"
-        )
-
-
-# what the leaderboard ranks on: all of social-pairs
+# what the leaderboard ranks on: all of social-pairs; its bootstrap, whatever the submitter used
 LEADERBOARD_CONFIG, LEADERBOARD_SPLIT = "default", "test"
+LEADERBOARD_N_BOOTSTRAP, LEADERBOARD_SEED = 1000, 0
 
 
 def _same_parameters(card_value, recorded) -> bool:
     """The card's parameter count (a number, or text such as "8.03B" or "350M") equals the recorded count to the
     precision the card writes it with."""
-    if isinstance(card_value, bool):
+    if isinstance(card_value, bool) or (isinstance(card_value, float) and not math.isfinite(card_value)):
         return False
     if isinstance(card_value, (int, float)):
         return int(card_value) == recorded
@@ -86,49 +70,31 @@ def _same_parameters(card_value, recorded) -> bool:
 
 
 def validate(
-    results_path: Path, scores_path: Path, card_path: Path, dataset: str | Path, revision: str | None = None
-) -> dict:
-    """Check a submission against the published dataset; returns the model card's metadata, which is what the
-    leaderboard shows. Refused: another dataset revision, anything but the whole published dataset, a model
-    card whose name, kind or parameters differ from what the scores record, and any figure the scores do not
-    give."""
-    try:
-        document = json.loads(Path(results_path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise SubmissionError(f"{results_path}: not readable JSON ({error})") from error
-    for key in ("results", "dataset", "metric", "model"):
-        if key not in document:
-            raise SubmissionError(f"{results_path}: missing {key!r} (write it with `social-rm evaluate`)")
+    scores_path: Path, card_path: Path, dataset: str | Path, revision: str | None = None
+) -> tuple[dict, Scores, dict]:
+    """Check a submission against the published dataset; returns the model card's metadata (what the leaderboard
+    shows), the scores, and the results document computed from them with the leaderboard's bootstrap. Refused: another
+    dataset revision, anything but the whole published dataset, and a model card whose name, kind or parameters
+    differ from what the scores record."""
     meta, _ = read_model_card(card_path)
     published = resolve(dataset, LEADERBOARD_CONFIG, LEADERBOARD_SPLIT, revision)
     ds = load_pairs(published)
     scores = read_scores(scores_path)
-    needed = f"the leaderboard needs all {len(ds):,} pairs of config {LEADERBOARD_CONFIG!r}, split {LEADERBOARD_SPLIT!r}"
-    for what, info in (
-        ("results.json", document["dataset"]),
-        ("the scores file", scores.metadata.get("dataset", {})),
-    ):
-        if info.get("fingerprint") != published.fingerprint:
-            raise SubmissionError(
-                f"{what} was computed on dataset {str(info.get('fingerprint'))[:24]}, not the published social-pairs "
-                f"({published.fingerprint[:24]}); score the published revision"
-            )
-        if (info.get("config"), info.get("split")) != (LEADERBOARD_CONFIG, LEADERBOARD_SPLIT):
-            raise SubmissionError(
-                f"{what} covers config {info.get('config')!r}, split {info.get('split')!r} "
-                f"({len(scores.ids):,} pairs); {needed}"
-            )
-    if len(scores.ids) != len(ds) or document["results"].get("n_pairs") != len(ds):
+    info = scores.metadata.get("dataset", {})
+    if info.get("fingerprint") != published.fingerprint:
         raise SubmissionError(
-            f"{scores_path} has {len(scores.ids):,} pairs and {results_path} "
-            f"{document['results'].get('n_pairs')!r}; {needed}"
+            f"{scores_path} was computed on dataset {str(info.get('fingerprint'))[:24]}, not the published "
+            f"social-pairs ({published.fingerprint[:24]}); score the published revision"
+        )
+    if (info.get("config"), info.get("split")) != (LEADERBOARD_CONFIG, LEADERBOARD_SPLIT) or len(
+        scores.ids
+    ) != len(ds):
+        raise SubmissionError(
+            f"{scores_path} covers config {info.get('config')!r}, split {info.get('split')!r} "
+            f"({len(scores.ids):,} pairs); the leaderboard needs all {len(ds):,} pairs of config "
+            f"{LEADERBOARD_CONFIG!r}, split {LEADERBOARD_SPLIT!r}"
         )
     recorded = scores.metadata.get("model", {})
-    if document["model"] != recorded:
-        raise SubmissionError(
-            f"{results_path}: its model {document['model']!r} is not the one the scores file "
-            f"records ({recorded!r})"
-        )
     for field in ("name", "kind"):
         if str(meta[field]) != str(recorded.get(field)):
             raise SubmissionError(
@@ -140,26 +106,26 @@ def validate(
             f"{card_path}: the model card's parameters {meta['parameters']!r} are not the scored "
             f"model's ({recorded.get('parameters')!r})"
         )
-    recomputed = compute(
-        ds,
-        scores,
-        n_bootstrap=document["metric"].get("n_bootstrap", 1000),
-        seed=document["metric"].get("seed", 0),
-        source=f"scores file {scores_path}",
+    document = evaluate_scores(
+        ds, published, scores, LEADERBOARD_N_BOOTSTRAP, LEADERBOARD_SEED, source=f"scores file {scores_path}"
     )
-    _compare(document["results"], json.loads(json.dumps(recomputed)), "")
-    return meta
+    return meta, scores, document
 
 
 def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "--", name).strip("-")
+    """A submission's folder name: the name's safe characters (never "." or "..", at most 80) and a hash of the
+    whole name, so that no two names share a folder ("org/model", "org model") and none leaves `submissions/`."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:80].strip(".-")
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{safe}-{digest}" if safe else digest
 
 
-def stage(results_path: Path, scores_path: Path, card_path: Path, meta: dict, out: Path) -> Path:
-    """Lay the submission out as it goes into the results repo: submissions/<model>/{results.json, ...}."""
+def stage(scores: Scores, card_path: Path, meta: dict, document: dict, out: Path) -> Path:
+    """Lay the submission out as it goes into the results repo: submissions/<slug>/{results.json (computed here),
+    scores.parquet, model_card.md}."""
     folder = Path(out) / "submissions" / slug(str(meta["name"]))
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(results_path, folder / "results.json")
-    shutil.copyfile(scores_path, folder / "scores.parquet")
+    write_json(document, folder / "results.json")
+    write_scores(scores, folder / "scores.parquet")
     shutil.copyfile(card_path, folder / "model_card.md")
     return folder

@@ -7,6 +7,7 @@ import base64
 import html
 import io
 import json
+import math
 from pathlib import Path
 
 from social_rm.dataset_builders.schema import DOMAINS
@@ -94,6 +95,7 @@ def leaderboard_rows(documents: list[dict]) -> list[dict]:
         dataset = document.get("dataset", {})
         row = {
             "model": model_name(document),
+            "verification": document.get("verification", {}).get("status", "self-reported"),
             "kind": document.get("model", {}).get("kind", ""),
             "license": model_license(document.get("model", {})),
             "pairs": results.get("n_pairs"),
@@ -129,10 +131,25 @@ def sort_rows(rows: list[dict], key: str) -> list[dict]:
     return sorted(rows, key=rank)
 
 
+def _check_numbers(value, path: Path, where: str) -> None:
+    """Every figure of a results file is a finite number or null (a report formats them as numbers)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _check_numbers(inner, path, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            _check_numbers(inner, path, f"{where}[{i}]")
+    elif value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+    ):
+        raise SocialRMError(f"{path}: figure {where!r} is {value!r}, not a number")
+
+
 def load_documents(paths) -> list[dict]:
     """Results files, each with the model as its model card says where a `model_card.md` lies beside it (a
     submission), all computed on one dataset: results of different datasets are refused, naming both."""
     from social_rm.publish.submission import read_model_card
+    from social_rm.publish.verify import status_of
 
     documents = []
     for path in map(Path, paths):
@@ -140,14 +157,16 @@ def load_documents(paths) -> list[dict]:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:
             raise SocialRMError(f"{path}: not readable JSON ({error})") from None
-        if "results" not in document:
+        if not isinstance(document, dict) or not isinstance(document.get("results"), dict):
             raise SocialRMError(f"{path}: not a social-rm results file (no 'results')")
+        _check_numbers(document["results"], path, "results")
         card = path.with_name("model_card.md")
         if card.is_file():
             meta, _ = read_model_card(card)
             document["model"] = {
                 field: meta[field] for field in ("name", "kind", "parameters", "license", "link")
             }
+        document["verification"] = status_of(path)
         document["path"] = str(path)
         documents.append(document)
     fingerprints = {d.get("dataset", {}).get("fingerprint") for d in documents}
@@ -197,24 +216,36 @@ def comparison_html(comparison: dict, documents: list[dict]) -> str:
         )
     rows = []
     for figure, ranks in comparison["ranks"].items():
-        for model, rank in sorted(ranks.items(), key=lambda kv: kv[1]["rank"]):
+        for model, rank in sorted(ranks.items(), key=lambda kv: str(kv[1]["rank"])):
             rows.append(
-                f"<tr><td>{html.escape(figure)}</td><td>{html.escape(model)}</td><td>{rank['rank']}</td>"
-                f"<td>{rank['ci'][0]} to {rank['ci'][1]}</td></tr>"
+                f"<tr><td>{_text(figure)}</td><td>{_text(model)}</td><td>{_text(rank['rank'])}</td>"
+                f"<td>{_text(rank['ci'][0])} to {_text(rank['ci'][1])}</td></tr>"
             )
     best = "".join(
-        f"<li>{html.escape(domain)}: {html.escape(b['model'])} by {b['lead']:+.3f} over {html.escape(b['runner_up'])} "
-        f"(Holm-corrected p {b['p_holm']:.3f}; {'significant' if b['significant'] else 'not significant'})</li>"
+        f"<li>{_text(domain)}: {_text(b['model'])} by {_number(b['lead'], '+.3f')} over {_text(b['runner_up'])} "
+        f"(Holm-corrected p {_number(b['p_holm'], '.3f')}; "
+        f"{'significant' if b['significant'] is True else 'not significant'})</li>"
         for domain, b in comparison["best_by_domain"].items()
     )
     return (
         f"<h2>Paired comparison</h2><p>Differences with 95% paired-bootstrap intervals (items resampled once for "
-        f"all models, {comparison['n_bootstrap']} resamples).</p>"
+        f"all models, {_text(comparison['n_bootstrap'])} resamples).</p>"
         f'<img class="plot" id="forest" alt="forest plot" src="{_png(plots.forest(comparison))}">'
         f'<h3>Best per domain</h3><ul class="best">{best}</ul><h3>Ranks (95% interval)</h3>'
         f'<table class="ranks"><thead><tr><th>figure</th><th>model</th><th>rank</th><th>95% interval</th></tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _text(value) -> str:
+    return html.escape(str(value))
+
+
+def _number(value, spec: str) -> str:
+    """A number formatted by `spec`; anything else as escaped text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format(value, spec)
+    return _text(value)
 
 
 def render_html(documents: list[dict], comparison: dict | None = None) -> str:
@@ -223,14 +254,15 @@ def render_html(documents: list[dict], comparison: dict | None = None) -> str:
     from social_rm.results import plots
 
     rows = leaderboard_rows(documents)
-    columns = ["model", "kind", "license", "pairs", "dataset", *HEADLINE, *(f"{d} accuracy" for d in DOMAINS)]
+    text_columns = ["model", "verification", "kind", "license", "pairs", "dataset"]
+    columns = [*text_columns, *HEADLINE, *(f"{d} accuracy" for d in DOMAINS)]
 
     def td(row, column):
-        if column in ("model", "kind", "license", "pairs", "dataset"):
+        if column in text_columns:
             return f"<td>{html.escape(str(row[column]))}</td>"
         value = row[column]
         shown = html.escape(row.get(f"{column} (95% CI)", "-"))
-        return f'<td data-value="{value if value is not None else "NaN"}">{shown}</td>'
+        return f'<td data-value="{_text(value if value is not None else "NaN")}">{shown}</td>'
 
     table = "".join(f"<tr>{''.join(td(row, c) for c in columns)}</tr>" for row in rows)
     header = "".join(f"<th>{html.escape(c)}</th>" for c in columns)

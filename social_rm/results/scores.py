@@ -21,6 +21,8 @@ from social_rm.errors import SocialRMError
 from social_rm.io import atomic_path
 
 METADATA_KEY = b"social_rm"
+# beyond this, differences and squares of scores overflow float64 (the metric's and the diagnostics' arithmetic)
+LARGEST_SCORE = 1e150
 COLUMNS = ("id", "chosen_score", "rejected_score")
 FORMATS = (".parquet", ".jsonl", ".json", ".csv")
 
@@ -54,18 +56,31 @@ def _read_rows(path: Path) -> tuple[list[dict], dict]:
     """The file's rows as dicts (every format) and its metadata (parquet only)."""
     if path.suffix == ".parquet":
         try:
+            _unique_columns(path, pq.read_schema(path).names)
             table = pq.read_table(path)
         except (pa.ArrowInvalid, OSError) as error:
-            raise ScoresFileError(f"scores file {path}: not a readable parquet file ({error})") from None
-        metadata = json.loads((table.schema.metadata or {}).get(METADATA_KEY, b"{}"))
+            problem = " ".join(str(error).split())
+            raise ScoresFileError(f"scores file {path}: not a readable parquet file ({problem})") from None
+        try:
+            metadata = json.loads((table.schema.metadata or {}).get(METADATA_KEY, b"{}"))
+        except ValueError as error:
+            raise ScoresFileError(
+                f"scores file {path}: its social_rm metadata is not JSON ({error})"
+            ) from None
+        if not isinstance(metadata, dict):
+            raise ScoresFileError(f"scores file {path}: its social_rm metadata is not a JSON object")
         return table.to_pylist(), metadata
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ScoresFileError(f"scores file {path}: not UTF-8 text ({error})") from None
     if not text.strip():
         raise ScoresFileError(f"scores file {path} is empty")
     if path.suffix == ".csv":
         import csv
         import io
 
+        _unique_columns(path, next(csv.reader(io.StringIO(text)), []))
         rows = list(csv.DictReader(io.StringIO(text)))
         for row in rows:  # CSV has no types: numbers are parsed here, anything else stays text and is refused
             for column in ("chosen_score", "rejected_score"):
@@ -75,7 +90,7 @@ def _read_rows(path: Path) -> tuple[list[dict], dict]:
     if path.suffix == ".json" and text.lstrip().startswith("["):
         try:
             rows = json.loads(text)
-        except json.JSONDecodeError as error:
+        except ValueError as error:  # broken, or an integer of over 4,300 digits
             raise ScoresFileError(f"scores file {path}: broken JSON ({error})") from None
         return rows, {}
     rows = []
@@ -84,17 +99,25 @@ def _read_rows(path: Path) -> tuple[list[dict], dict]:
             continue
         try:
             rows.append(json.loads(line))
-        except json.JSONDecodeError as error:
+        except ValueError as error:  # broken, or an integer of over 4,300 digits
             raise ScoresFileError(
-                f"scores file {path} line {number}: broken JSON Lines ({error.msg})"
+                f"scores file {path} line {number}: broken JSON Lines ({getattr(error, 'msg', error)})"
             ) from None
     return rows, {}
+
+
+def _unique_columns(path: Path, names: list[str]) -> None:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ScoresFileError(f"scores file {path}: column {repeated[0]!r} appears more than once")
 
 
 def read_scores(path: Path) -> Scores:
     """Read a scores file (.parquet, .jsonl, .json as JSON Lines or one array, .csv). Every bad value is refused
     with the file, its own row (0-based), the pair id, the column and the value."""
     path = Path(path)
+    if path.is_dir():
+        raise ScoresFileError(f"scores file {path} is a folder, not a file")
     if not path.is_file():
         raise ScoresFileError(f"scores file {path} does not exist")
     if path.suffix not in FORMATS:
@@ -126,9 +149,17 @@ def read_scores(path: Path) -> Scores:
                 raise ScoresFileError(
                     f"scores file {path} row {i} (id={pair_id!r}): {column!r} must be a number (got {value!r})"
                 )
-            if not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 raise ScoresFileError(
                     f"scores file {path} row {i} (id={pair_id!r}): {column!r} must be finite (got {value!r})"
+                )
+            if abs(value) > LARGEST_SCORE:  # exact for integers of any size
+                shown = (
+                    repr(value) if len(str(value)) < 40 else f"an integer of {len(str(abs(value)))} digits"
+                )
+                raise ScoresFileError(
+                    f"scores file {path} row {i} (id={pair_id!r}): {column!r} is {shown}, beyond the largest "
+                    f"score the metric takes ({LARGEST_SCORE:g}): rescale the scores"
                 )
             out.append(value)
         ids.append(pair_id)

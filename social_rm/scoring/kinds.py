@@ -108,10 +108,13 @@ def resolve_kind(model: str | None, kind: str | None = None) -> str:
     if model in BASELINES:
         return model
     path = Path(model)
-    if path.is_file() and path.suffix in SCORES_SUFFIXES:
-        return "file"
-    if path.is_dir() or looks_like_hub_id(model):
-        return "classifier"
+    try:
+        if path.is_file() and path.suffix in SCORES_SUFFIXES:
+            return "file"
+        if path.is_dir() or looks_like_hub_id(model):
+            return "classifier"
+    except OSError as error:  # a name over the file system's limit
+        raise SocialRMError(f"--model {model[:80]}...: {error.strerror}") from None
     lookup({k: KINDS[k] for k in BASELINES}, model, "baseline, model folder, scores file or Hub id")
 
 
