@@ -152,6 +152,46 @@ def test_compare_refuses_models_scored_on_another_dataset_revision(demo_scores, 
     assert done.returncode == 1 and "was computed on another build of the dataset" in done.stderr
 
 
+def test_compare_keeps_every_model_of_one_name_and_refuses_one_file_twice(demo_scores, tmp_path):
+    import shutil
+
+    dataset, scores = demo_scores
+    for folder in ("a", "b"):  # the same stem and the same recorded model name
+        (tmp_path / folder).mkdir()
+        shutil.copyfile(scores / "length.parquet", tmp_path / folder / "length.parquet")
+    files = [tmp_path / "a" / "length.parquet", tmp_path / "b" / "length.parquet", scores / "random.parquet"]
+    done, result = compare(dataset, *files, out=tmp_path / "c.json")
+    assert done.returncode == 0, done.stderr
+    assert result["files"] == {
+        f"length [{files[0]}]": str(files[0]),
+        f"length [{files[1]}]": str(files[1]),
+        "random": str(files[2]),
+    }
+    again = tmp_path / ".." / tmp_path.name / "a" / "length.parquet"
+    done, _ = compare(dataset, files[2], again, files[0], out=tmp_path / "d.json")
+    assert done.returncode == 1
+    assert f"scores file {files[0]} is given twice" in done.stderr
+
+
+def test_compare_refuses_too_few_resamples_for_a_p_value(demo_scores, tmp_path):
+    dataset, scores = demo_scores
+    files = [scores / "length.parquet", scores / "random.parquet"]
+    args = [
+        "compare",
+        "--dataset",
+        dataset,
+        "--n-bootstrap",
+        "0",
+        "--out",
+        tmp_path / "c.json",
+        "--scores",
+        *files,
+    ]
+    done = subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1 and "significant" not in done.stdout
+    assert "compare needs --n-bootstrap of at least 100 (got 0)" in done.stderr
+
+
 def test_holm_and_the_p_value_by_hand(metric_module):
     assert metric_module._holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": None}) == {
         "a": 0.03,

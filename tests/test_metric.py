@@ -445,3 +445,34 @@ def test_role_scorers_on_the_real_bbq_pairs(bbq_built, metric, preferred, ambig,
             "Sexual_orientation",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda d: d.__setitem__("group_id", list(range(len(d["group_id"])))),
+            "'group_id': expected strings (got integer values)",
+        ),
+        (
+            lambda d: d.__setitem__("domain", [["bias", "safety"].index(v) for v in d["domain"]]),
+            "the columns ['domain', 'label_type', 'error_type', 'bias_direction'] come as names, or all four as "
+            "their ClassLabel codes (got codes for ['domain'] only)",
+        ),
+        (
+            lambda d: d.__setitem__("n_bootstrap", "10"),
+            "'n_bootstrap' must be an integer from 0 to 100,000 (got '10')",
+        ),
+        (
+            lambda d: d.__setitem__("n_bootstrap", 2.5),
+            "'n_bootstrap' must be an integer from 0 to 100,000 (got 2.5)",
+        ),
+        (lambda d: d.__setitem__("n_bootstrap", 3_000_000), "(got 3000000)"),
+        (lambda d: d.__setitem__("seed", -1), "'seed' must be an integer from 0 to"),
+    ],
+)
+def test_evaluate_refuses_mistyped_columns_and_bootstrap_settings_by_name(metric, change, message):
+    data = {"n_bootstrap": 0, **pairs(MIXED)}
+    change(data)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        metric.compute(**data)

@@ -48,8 +48,8 @@ Args:
     domain, source, category, subset, group_id, chosen_role, rejected_role, label_type, error_type,
     bias_direction (`list` of `str`): the pair's columns exactly as in social-pairs (ClassLabel columns may be
         given as names or as their integer codes).
-    n_bootstrap (`int`, defaults to 1000): bootstrap resamples of `group_id`s for the 95% intervals; 0 turns
-        them off.
+    n_bootstrap (`int`, defaults to 1000): bootstrap resamples of `group_id`s for the 95% intervals, 0 to
+        100,000; 0 turns them off.
     seed (`int`, defaults to 0): seed of the bootstrap.
 Returns:
     The headline figures as floats, or `None` over zero pairs: `accuracy`, `undesirable_preference_rate`,

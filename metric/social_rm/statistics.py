@@ -239,6 +239,19 @@ def as_scores(values, column: str) -> np.ndarray:
     return scores
 
 
+def _kind(values) -> str:
+    """"string", "integer", or the type of a column's values (an Arrow array's type, else its first value's)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        kind = values.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            return "string"
+        return "integer" if pa.types.is_integer(kind) else str(kind)
+    first = values[0]
+    if isinstance(first, str):
+        return "string"
+    return "integer" if isinstance(first, (int, np.integer)) and not isinstance(first, bool) else type(first).__name__
+
+
 def check_inputs(inputs: dict) -> tuple[np.ndarray, np.ndarray]:
     """The chosen and rejected scores as float64. Refuses missing columns, unequal lengths, no pairs and scores that
     are not finite numbers, each with a `ValueError` that names the column (and row)."""
@@ -250,6 +263,16 @@ def check_inputs(inputs: dict) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"all inputs must have one value per pair; got lengths {lengths}")
     if not lengths["chosen_scores"]:
         raise ValueError("no pairs: every column is empty")
+    kinds = {column: _kind(inputs[column]) for column in TEXT_COLUMNS}
+    for column in TEXT_COLUMNS:
+        if kinds[column] != "string" and (column not in CLASS_LABELS or kinds[column] != "integer"):
+            raise ValueError(f"{column!r}: expected strings (got {kinds[column]} values)")
+    coded = [column for column in CLASS_LABELS if kinds[column] == "integer"]
+    if coded and len(coded) < len(CLASS_LABELS):
+        raise ValueError(
+            f"the columns {list(CLASS_LABELS)} come as names, or all four as their ClassLabel codes (got codes "
+            f"for {coded} only)"
+        )
     return as_scores(inputs["chosen_scores"], "chosen_scores"), as_scores(
         inputs["rejected_scores"], "rejected_scores"
     )
@@ -448,12 +471,16 @@ def compute_social_rm(
     return social_rm_of(chosen, rejected, n_bootstrap, seed, columns)
 
 
+MAX_BOOTSTRAP = 100_000  # each resample holds a row of per-item sums per slice: more exhausts memory
+
+
 def social_rm_of(
     chosen: np.ndarray, rejected: np.ndarray, n_bootstrap: int, seed: int, columns: dict
 ) -> dict:
     """`compute_social_rm` of inputs already checked (`check_inputs`): float64 scores and the pair columns."""
-    if n_bootstrap < 0:
-        raise ValueError(f"'n_bootstrap' must be >= 0 (got {n_bootstrap})")
+    for name, value, most in (("n_bootstrap", n_bootstrap, MAX_BOOTSTRAP), ("seed", seed, 2**63 - 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= most:
+            raise ValueError(f"{name!r} must be an integer from 0 to {most:,} (got {value!r})")
     prep = prepare(columns)
     names, n_groups, cols, levels = prep["names"], prep["n_groups"], prep["cols"], prep["levels"]
     sums, item, cand_role, selected = item_sums(chosen, rejected, prep)

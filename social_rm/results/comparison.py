@@ -17,10 +17,24 @@ from social_rm.results.evaluation import MetricInputError, check_same_dataset
 from social_rm.results.scores import Scores, align
 
 
+# a bootstrap p-value is at least 2 / n_bootstrap: under 100 resamples a comparison cannot say much at 5%
+MIN_BOOTSTRAP = 100
+
+
 def model_names(named: list[tuple[Path, Scores]]) -> list[str]:
-    """Each model's recorded name, else its file's stem; repeated names get their file's stem in brackets."""
+    """Each model's recorded name, else its file's stem; a name given by several files gets each file's stem in
+    brackets, or its path where the stems are the same too. One file given twice is refused."""
+    seen: dict[Path, Path] = {}
+    for path, _ in named:
+        if path.resolve() in seen:
+            raise SocialRMError(f"scores file {path} is given twice (as {seen[path.resolve()]} too)")
+        seen[path.resolve()] = path
     names = [s.metadata.get("model", {}).get("name") or path.stem for path, s in named]
-    return [f"{n} [{path.stem}]" if names.count(n) > 1 else n for n, (path, _) in zip(names, named)]
+    labels = [f"{n} [{path.stem}]" if names.count(n) > 1 else n for n, (path, _) in zip(names, named)]
+    return [
+        f"{n} [{path}]" if labels.count(label) > 1 else label
+        for n, label, (path, _) in zip(names, labels, named)
+    ]
 
 
 def compare(
@@ -30,22 +44,25 @@ def compare(
     from social_rm.metric.comparison import compare_social_rm
     from social_rm.results.scores import read_scores
 
+    if len(files) < 2:
+        raise SocialRMError(f"compare needs two or more scores files (got {len(files)})")
+    if n_bootstrap < MIN_BOOTSTRAP:
+        raise SocialRMError(
+            f"compare needs --n-bootstrap of at least {MIN_BOOTSTRAP} (got {n_bootstrap}): its p-values come from "
+            f"the bootstrap and cannot go below 2/n_bootstrap"
+        )
     named = [(Path(f), read_scores(f)) for f in files]
+    names = model_names(named)
     for path, scores in named:
         check_same_dataset(scores, ref, f"scores file {path}")
     ids = pair_ids(ds)
-    aligned = {
-        name: align(ids, scores, f"scores file {path}")
-        for name, (path, scores) in zip(model_names(named), named)
-    }
-    if len(aligned) < 2:
-        raise SocialRMError(f"compare needs two or more scores files (got {len(aligned)})")
+    aligned = {name: align(ids, scores, f"scores file {path}") for name, (path, scores) in zip(names, named)}
     try:
         result = compare_social_rm(aligned, n_bootstrap=n_bootstrap, seed=seed, **columns(ds))
     except ValueError as error:
         raise MetricInputError(str(error)) from None
     result["dataset"] = ref.to_dict()
-    result["files"] = {name: str(path) for name, (path, _) in zip(aligned, named)}
+    result["files"] = {name: str(path) for name, (path, _) in zip(names, named)}
     return result
 
 
