@@ -353,3 +353,9 @@ def test_a_figure_that_is_not_a_number_is_one_line_naming_it(demo_results, tmp_p
     assert done.stderr.strip() == (
         f"social-rm report: error: {tmp_path / 'x.json'}: figure 'results.social_score' is '0.99', not a number"
     )
+
+
+def test_a_model_name_over_the_file_systems_limit_is_one_line(published, tmp_path):
+    done = social_rm("score", "--dataset", published, "--model", "a" * 300, "--out", tmp_path / "s.parquet")
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"social-rm score: error: --model {'a' * 80}...: File name too long"

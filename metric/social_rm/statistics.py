@@ -240,7 +240,7 @@ def as_scores(values, column: str) -> np.ndarray:
 
 
 def _kind(values) -> str:
-    """"string", "integer", or the type of a column's values (an Arrow array's type, else its first value's)."""
+    """ "string", "integer", or the type of a column's values (an Arrow array's type, else its first value's)."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         kind = values.type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
@@ -249,7 +249,11 @@ def _kind(values) -> str:
     first = values[0]
     if isinstance(first, str):
         return "string"
-    return "integer" if isinstance(first, (int, np.integer)) and not isinstance(first, bool) else type(first).__name__
+    return (
+        "integer"
+        if isinstance(first, (int, np.integer)) and not isinstance(first, bool)
+        else type(first).__name__
+    )
 
 
 def check_inputs(inputs: dict) -> tuple[np.ndarray, np.ndarray]:

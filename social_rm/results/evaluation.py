@@ -116,6 +116,10 @@ def results_document(
 
 
 def write_json(document: dict, path: Path) -> None:
-    """Write JSON (indent 2, sorted keys) atomically."""
+    """Write JSON (indent 2, sorted keys) atomically; never a bare NaN or Infinity, which JSON does not have."""
+    try:
+        text = json.dumps(document, indent=2, sort_keys=True, allow_nan=False)
+    except ValueError as error:
+        raise SocialRMError(f"{path}: not written: {error} (a figure is NaN or infinite)") from None
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.write_text(text + "\n", encoding="utf-8")
