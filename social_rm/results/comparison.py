@@ -16,7 +16,6 @@ from social_rm.errors import SocialRMError
 from social_rm.results.evaluation import MetricInputError, check_same_dataset
 from social_rm.results.scores import Scores, align
 
-
 # a bootstrap p-value is at least 2 / n_bootstrap: under 100 resamples a comparison cannot say much at 5%
 MIN_BOOTSTRAP = 100
 
