@@ -80,6 +80,34 @@ def test_calibration_says_when_it_does_not_apply():
     assert "not a Bradley-Terry reward" in d["calibration"]["note"]
 
 
+def test_a_tie_is_counted_in_its_bin_in_both_orders():
+    # every pair tied: p = 0.5 in both orders, (0.5, right) and (0.5, wrong), all 8 in bin [0.5, 0.6)
+    cal = diagnostics(SMALL, np.ones(4), np.ones(4), "classifier", n_bootstrap=0)["calibration"]
+    assert [b["n"] for b in cal["bins"]] == [0, 0, 0, 0, 0, 8, 0, 0, 0, 0]
+    assert (cal["bins"][5]["mean_predicted"], cal["bins"][5]["observed"]) == (0.5, 0.5)
+    assert cal["ece"]["value"] == 0.0 and cal["brier"]["value"] == 0.25
+
+
+def test_the_spearman_bootstrap_re_ranks_each_resample_as_scipy_does():
+    from scipy.stats import spearmanr
+
+    from social_rm.results.diagnostics import ItemBootstrap, _resampled_spearman
+
+    rng = np.random.default_rng(0)
+    item = np.repeat(np.arange(40), 3)
+    x = rng.integers(0, 6, item.size).astype(float)  # many ties
+    y = x + rng.normal(0, 2, item.size).round()
+    draws = ItemBootstrap(40, 70, seed=1)
+    ours = _resampled_spearman(x, y, item, draws)
+    counts = np.concatenate(draws.counts())
+    assert ours.shape == (70,)
+    for b in range(70):
+        times = counts[b][item]
+        assert ours[b] == pytest.approx(
+            spearmanr(np.repeat(x, times), np.repeat(y, times)).statistic, abs=1e-12
+        )
+
+
 def test_spearman_is_exactly_one_for_a_monotone_score_and_minus_one_reversed():
     x = np.array([3.0, 1.0, 2.0, 2.0, 10.0])
     assert spearman(x, x**3) == 1.0 and spearman(-x, x) == -1.0

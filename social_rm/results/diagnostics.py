@@ -46,14 +46,48 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _resampled_spearman(x: np.ndarray, y: np.ndarray, item: np.ndarray, draws: ItemBootstrap) -> np.ndarray:
-    """Spearman's correlation in each resample of the items: Pearson's on the full sample's ranks, each response
-    counted as often as its item is drawn, from per-item sums of the ranks (one matrix product)."""
-    rx, ry = average_ranks(x), average_ranks(y)
-    parts = (np.ones_like(rx), rx, ry, rx * rx, ry * ry, rx * ry)
-    s = draws(np.stack([np.bincount(item, weights=v, minlength=draws.n_items) for v in parts], axis=1))
-    n, mx, my = s[:, 0], _ratio(s[:, 1], s[:, 0]), _ratio(s[:, 2], s[:, 0])
-    sxx, syy, sxy = s[:, 3] - n * mx * mx, s[:, 4] - n * my * my, s[:, 5] - n * mx * my
-    return _ratio(sxy, np.sqrt(np.clip(sxx, 0, None) * np.clip(syy, 0, None)))
+    """Spearman's correlation in each resample of the items, re-ranked in each. A response counted w times (its
+    item drawn w times) takes the average rank of its value in the resample: (responses below it) + (responses
+    equal to it + 1) / 2, with multiplicities; Pearson's on those ranks weighted by w follows. The ranks of the N
+    responses of a resample average (N + 1) / 2 exactly, so they are centred by it, and everything but the cross
+    term is a sum over tie groups."""
+    if not draws.n_bootstrap:
+        return np.empty(0)
+    order_x, group_x = _tie_groups(x)
+    order_y, group_y = _tie_groups(y)
+    within_x = np.empty(len(x), np.int64)  # where each response of x's order stands in y's order
+    within_x[order_y] = np.arange(len(y))
+    within_x = within_x[order_x]
+    item_x, item_y, group_y_x = item[order_x], item[order_y], group_y[within_x]
+    out = []
+    for chunk in draws.counts():
+        for start in range(0, len(chunk), 8):  # 8 resamples at a time: temporaries that stay in the heap
+            counts = np.ascontiguousarray(chunk[start : start + 8].T)  # (items, resamples)
+            w = counts[item_x].astype(np.float64)
+            rank_x, weight_x = _centred_ranks(w, group_x)
+            rank_y, weight_y = _centred_ranks(counts[item_y].astype(np.float64), group_y)
+            sxx = np.einsum("gr,gr,gr->r", weight_x, rank_x, rank_x)
+            syy = np.einsum("gr,gr,gr->r", weight_y, rank_y, rank_y)
+            sxy = np.einsum("jr,jr,jr->r", w, rank_x[group_x], rank_y[group_y_x])
+            out.append(_ratio(sxy, np.sqrt(sxx * syy)))
+    return np.concatenate(out)
+
+
+def _tie_groups(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorting order of `values`, and the tie group (run of equal values) of each position in that order."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    return order, np.cumsum(np.r_[False, ordered[1:] != ordered[:-1]])
+
+
+def _centred_ranks(w: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(responses in sorted order, resamples) counts -> each tie group's average rank in each resample less
+    (N + 1) / 2, and the group's count."""
+    last = np.flatnonzero(np.r_[group[1:] != group[:-1], True])  # each group's last position
+    through = np.cumsum(w, axis=0)[last]  # responses up to each group's end
+    counted = np.diff(through, axis=0, prepend=0)
+    total = through[-1]
+    return through - counted + (counted + 1) / 2 - (total + 1) / 2, counted
 
 
 def _interval(samples: np.ndarray) -> list | None:
@@ -238,7 +272,8 @@ def _calibration(group, gold, chosen, rejected, kind, bradley_terry, draws) -> d
     columns = [np.ones_like(p), (1 - p) ** 2]
     for b in range(N_BINS):
         in_p, in_q = bins_p == b, bins_q == b
-        columns += [in_p + in_q, in_p * p + in_q * (1 - p), in_p * 1.0]  # count, sum of predictions, outcomes
+        # count, sum of predictions, outcomes; a tie (p = 0.5) is in one bin in both orders: counted twice
+        columns += [in_p * 1.0 + in_q * 1.0, in_p * p + in_q * (1 - p), in_p * 1.0]
     sums = np.stack([np.bincount(g, weights=c, minlength=n_items) for c in columns], axis=1)
 
     def brier_ece(s):
