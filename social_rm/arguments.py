@@ -185,6 +185,12 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--scores", type=Path, nargs="+", required=True, help="two or more scores files")
     compare.add_argument("--out", type=Path, required=True, help="comparison JSON to write")
     compare.add_argument("--figure", default="social_score", help="the figure the printed table shows")
+    compare.add_argument(
+        "--adjust",
+        choices=["none", "holm"],
+        default="none",
+        help="holm: add Holm-adjusted p-values over every difference of the comparison (default: none)",
+    )
     _add_metric_args(compare)
 
     models = commands.add_parser(

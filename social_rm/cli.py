@@ -206,7 +206,7 @@ def cmd_compare(args) -> None:
 
     check_output(args.out, (".json",), args.scores, "the comparison")
     ref, ds = _dataset(args)
-    result = compare(ds, ref, args.scores, args.n_bootstrap, args.seed)
+    result = compare(ds, ref, args.scores, args.n_bootstrap, args.seed, args.adjust)
     write_json(result, args.out)
     print(format_comparison(result, args.figure))
     logger.info(f"wrote {args.out}")

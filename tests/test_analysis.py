@@ -220,6 +220,42 @@ def test_compare_refuses_too_few_resamples_for_a_p_value(demo_scores, tmp_path):
     assert "compare needs --n-bootstrap of at least 100 (got 0)" in done.stderr
 
 
+def test_adjust_holm_corrects_every_p_value_as_statsmodels_does(demo_scores, tmp_path):
+    from statsmodels.stats.multitest import multipletests
+
+    dataset, scores = demo_scores
+    files = [scores / f"{m}.parquet" for m in ("random", "length", "shortest")]
+    args = [
+        "compare",
+        "--dataset",
+        dataset,
+        "--adjust",
+        "holm",
+        "--out",
+        tmp_path / "c.json",
+        "--scores",
+        *files,
+    ]
+    done = subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "c.json").read_text())
+    tests = []
+
+    def collect(node):
+        if isinstance(node, dict) and "p_value" in node:
+            tests.append(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                collect(value)
+
+    collect(result["differences"])
+    tested = [t for t in tests if t["p_value"] is not None]
+    assert result["adjustment"] == {"method": "holm", "n_tests": len(tested)} and len(tested) > 100
+    expected = multipletests([t["p_value"] for t in tested], method="holm")[1]
+    assert [t["p_holm"] for t in tested] == pytest.approx(expected.tolist(), abs=1e-12)
+    assert f"Holm p: adjusted over all {len(tested):,} p-values" in done.stdout
+
+
 def test_holm_and_the_p_value_by_hand(metric_module):
     assert metric_module._holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": None}) == {
         "a": 0.03,

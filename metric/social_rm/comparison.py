@@ -53,7 +53,12 @@ def _float(value) -> float | None:
     return None if value is None or np.isnan(value) else float(value)
 
 
-def compare_social_rm(scores: dict, n_bootstrap: int = 1000, seed: int = 0, **columns) -> dict:
+ADJUSTMENTS = ("none", "holm")
+
+
+def compare_social_rm(
+    scores: dict, n_bootstrap: int = 1000, seed: int = 0, adjust: str = "none", **columns
+) -> dict:
     """Paired comparison of models scored on the same pairs. `scores` maps each model's name to its
     (chosen_scores, rejected_scores); the other arguments are the pairs' columns, as for `compute`.
 
@@ -63,11 +68,17 @@ def compare_social_rm(scores: dict, n_bootstrap: int = 1000, seed: int = 0, **co
     two-sided bootstrap p-value, 2 * min(P(d* <= 0), P(d* >= 0)). For each figure, each model's rank (1 is best:
     highest for accuracies and the social score, lowest for error rates, nearest 0 for biases) and its 95% rank
     interval over the resamples. Per domain, the model with the best accuracy, its lead over the runner-up and
-    whether that lead is significant at 0.05 after Holm's correction across the domains."""
+    whether that lead is significant at 0.05 after Holm's correction across the domains.
+
+    The differences' p-values are unadjusted unless `adjust="holm"`, which adds `p_holm` to each: Holm's
+    correction over the family of every p-value in `differences` (all pairs, slices and figures); `adjustment`
+    says which."""
     if len(scores) < 1 or n_bootstrap < 1:
         raise ValueError(
             f"compare needs at least one model and n_bootstrap >= 1 (got {len(scores)}, {n_bootstrap})"
         )
+    if adjust not in ADJUSTMENTS:
+        raise ValueError(f"'adjust' must be one of {ADJUSTMENTS} (got {adjust!r})")
     models = list(scores)
     prep = prepare(columns)
     sums = []
@@ -95,10 +106,11 @@ def compare_social_rm(scores: dict, n_bootstrap: int = 1000, seed: int = 0, **co
         "n_bootstrap": n_bootstrap,
         "seed": seed,
         "differences": {},
+        "adjustment": {"method": adjust},
         "ranks": {},
         "best_by_domain": {},
     }
-    slices = {}
+    slices, tests = {}, []
     for (level, (ids, labels)), sample in zip(levels.items(), samples):
         for k, label in enumerate(labels):
             members = ids == k
@@ -121,6 +133,13 @@ def compare_social_rm(scores: dict, n_bootstrap: int = 1000, seed: int = 0, **co
                         "ci": [_float(low), _float(high)] if defined else None,
                         "p_value": _p_value(d_boot) if defined else None,
                     }
+                    tests.append(target[name])
+    family = [test for test in tests if test["p_value"] is not None]
+    result["adjustment"]["n_tests"] = len(family)
+    if adjust == "holm":
+        adjusted = _holm({i: test["p_value"] for i, test in enumerate(family)})
+        for i, test in enumerate(family):
+            test["p_holm"] = adjusted[i]
     point, boot = slices[("overall", "overall")]
     for name in COMPARED:
         if all(np.isnan(p[name]) for p in point):

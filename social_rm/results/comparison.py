@@ -37,9 +37,15 @@ def model_names(named: list[tuple[Path, Scores]]) -> list[str]:
 
 
 def compare(
-    ds: datasets.Dataset, ref: DatasetRef, files: list[Path], n_bootstrap: int = 1000, seed: int = 0
+    ds: datasets.Dataset,
+    ref: DatasetRef,
+    files: list[Path],
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    adjust: str = "none",
 ) -> dict:
-    """The comparison of the models in the scores `files`, all scored on `ref` (another revision is refused)."""
+    """The comparison of the models in the scores `files`, all scored on `ref` (another revision is refused);
+    `adjust="holm"` adds Holm-adjusted p-values over every difference."""
     from social_rm.metric.comparison import compare_social_rm
     from social_rm.results.scores import read_scores
 
@@ -57,7 +63,7 @@ def compare(
     ids = pair_ids(ds)
     aligned = {name: align(ids, scores, f"scores file {path}") for name, (path, scores) in zip(names, named)}
     try:
-        result = compare_social_rm(aligned, n_bootstrap=n_bootstrap, seed=seed, **columns(ds))
+        result = compare_social_rm(aligned, n_bootstrap=n_bootstrap, seed=seed, adjust=adjust, **columns(ds))
     except ValueError as error:
         raise MetricInputError(str(error)) from None
     result["dataset"] = ref.to_dict()
@@ -70,9 +76,11 @@ def _value(x, sign: bool = True) -> str:
 
 
 def format_comparison(result: dict, figure: str = "social_score") -> str:
-    """The differences in `figure` overall and per domain, the rank intervals, and the best model per domain."""
+    """The differences in `figure` overall and per domain (with Holm-adjusted p-values where the comparison has
+    them), the rank intervals, and the best model per domain."""
+    adjusted = result.get("adjustment", {}).get("method") == "holm"
     lines = [
-        f"paired differences in {figure} (95% interval, bootstrap p; items resampled once for all models)"
+        f"paired differences in {figure} (95% interval, bootstrap p; items resampled once for all models)",
     ]
     rows = []
     for pair, entry in result["differences"].items():
@@ -87,11 +95,18 @@ def format_comparison(result: dict, figure: str = "social_score") -> str:
                         _value(target["difference"]),
                         f"[{_value(ci[0])}, {_value(ci[1])}]",
                         f"{target['p_value']:.3f}",
+                        *([_value(target.get("p_holm"), sign=False)] if adjusted else []),
                     ]
                 )
-    header = ["models", "slice", "difference", "95% interval", "p"]
+    header = ["models", "slice", "difference", "95% interval", "p", *(["Holm p"] if adjusted else [])]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in [header, *rows]]
+    n_tests = result.get("adjustment", {}).get("n_tests")
+    lines.append(
+        f"Holm p: adjusted over all {n_tests:,} p-values of the comparison (every pair, slice and figure)"
+        if adjusted
+        else f"p: unadjusted, one of {n_tests or 0:,} p-values in the comparison; --adjust holm corrects them all"
+    )
     ranks = result["ranks"].get(figure, {})
     if ranks:
         lines.append(
@@ -105,6 +120,6 @@ def format_comparison(result: dict, figure: str = "social_score") -> str:
         verdict = "significant" if best["significant"] else "not significant"
         lines.append(
             f"best on {domain}: {best['model']} by {best['lead']:+.3f} over {best['runner_up']} "
-            f"(Holm p {best['p_holm']:.3f}, {verdict})"
+            f"(Holm p across the domains {best['p_holm']:.3f}, {verdict})"
         )
     return "\n".join(lines)
