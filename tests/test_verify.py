@@ -26,7 +26,17 @@ def submitted(demo_results, texts, tmp_path_factory):
     root = tmp_path_factory.mktemp("verify")
     model = save_tiny_model(root / "rm", "classifier", texts)
     dataset = demo_results / "social-pairs"
-    done = social_rm("score", "--dataset", dataset, "--model", model, "--out", root / "honest.parquet")
+    done = social_rm(
+        "score",
+        "--dataset",
+        dataset,
+        "--model",
+        model,
+        "--name",
+        "acme/tiny-rm",
+        "--out",
+        root / "honest.parquet",
+    )
     assert done.returncode == 0, done.stderr
     honest = read_scores(root / "honest.parquet")
     forged = read_scores(root / "honest.parquet")
@@ -62,9 +72,28 @@ def board(*folders):
     return [row["verification"] for row in rows]
 
 
+def test_the_published_name_replaces_the_local_path_in_everything_published(submitted):
+    folder = submitted["honest"]
+    assert folder.name.startswith("acme-tiny-rm-")
+    assert json.loads((folder / "results.json").read_text())["model"]["name"] == "acme/tiny-rm"
+    for path in folder.iterdir():
+        assert str(submitted["model"]).encode() not in path.read_bytes(), path.name
+    local = read_scores(submitted["model"].parent / "honest.parquet").metadata["model"]
+    assert local["local_path"] == str(submitted["model"]) and local["name"] == "acme/tiny-rm"
+
+
 def test_a_submission_is_self_reported_until_verified(submitted):
     assert board(submitted["honest"]) == ["self-reported"]
-    done = social_rm("verify", submitted["honest"], "--dataset", submitted["dataset"], "--sample", "60")
+    done = social_rm(
+        "verify",
+        submitted["honest"],
+        "--dataset",
+        submitted["dataset"],
+        "--weights",
+        submitted["model"],
+        "--sample",
+        "60",
+    )
     assert done.returncode == 0, done.stderr
     record = json.loads((submitted["honest"] / "verification.json").read_text())
     assert record["status"] == "verified" and record["max_difference"] < 1e-4
@@ -73,7 +102,16 @@ def test_a_submission_is_self_reported_until_verified(submitted):
 
 
 def test_a_forged_scores_file_is_refused_and_the_board_says_so(submitted):
-    done = social_rm("verify", submitted["forged"], "--dataset", submitted["dataset"], "--sample", "20")
+    done = social_rm(
+        "verify",
+        submitted["forged"],
+        "--dataset",
+        submitted["dataset"],
+        "--weights",
+        submitted["model"],
+        "--sample",
+        "20",
+    )
     assert done.returncode == 1
     assert "is not verified" in done.stderr
     record = json.loads((submitted["forged"] / "verification.json").read_text())
@@ -91,7 +129,9 @@ def test_a_results_file_edited_after_submission_is_caught(submitted, tmp_path):
     document["diagnostics"]["length_bias"]["correlation"]["overall"]["spearman"] = 0.0
     (folder / "results.json").write_text(json.dumps(document))
     assert board(folder) == ["self-reported"]  # a verification of another results.json counts for nothing
-    done = social_rm("verify", folder, "--dataset", submitted["dataset"], "--sample", "10")
+    done = social_rm(
+        "verify", folder, "--dataset", submitted["dataset"], "--weights", submitted["model"], "--sample", "10"
+    )
     assert done.returncode == 1
     record = json.loads((folder / "verification.json").read_text())
     assert record["status"] == "failed"
@@ -106,19 +146,12 @@ def test_a_model_that_cannot_be_loaded_leaves_the_row_self_reported(submitted, t
 
     folder = tmp_path / "copy"
     shutil.copytree(submitted["honest"], folder)
-    done = social_rm(
-        "verify",
-        folder,
-        "--dataset",
-        submitted["dataset"],
-        "--weights",
-        tmp_path / "missing",
-        "--sample",
-        "10",
-    )
+    # acme/tiny-rm is not on the Hub (and the Hub is offline here)
+    done = social_rm("verify", folder, "--dataset", submitted["dataset"], "--sample", "10")
     assert done.returncode == 1
     record = json.loads((folder / "verification.json").read_text())
     assert record["status"] == "self-reported" and "could not be loaded" in record["reason"]
+    assert record["weights"] == "acme/tiny-rm"
     assert board(folder) == ["self-reported"]
 
 

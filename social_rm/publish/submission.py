@@ -12,6 +12,7 @@ import hashlib
 import math
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -22,6 +23,7 @@ from social_rm.results.evaluation import evaluate_scores, write_json
 from social_rm.results.scores import Scores, read_scores, write_scores
 
 MODEL_FIELDS = ("name", "kind", "parameters", "license", "link")  # the model card's YAML front matter
+PRIVATE = ("local_path",)  # recorded in a scores file, never published
 
 
 class SubmissionError(SocialRMError, ValueError):
@@ -125,7 +127,10 @@ def stage(scores: Scores, card_path: Path, meta: dict, document: dict, out: Path
     scores.parquet, model_card.md}."""
     folder = Path(out) / "submissions" / slug(str(meta["name"]))
     folder.mkdir(parents=True, exist_ok=True)
-    write_json(document, folder / "results.json")
+    # the submitter's own paths stay home: the local checkpoint (`score --name`) and the command line
+    model = {k: v for k, v in scores.metadata.get("model", {}).items() if k not in PRIVATE}
+    scores = replace(scores, metadata={**scores.metadata, "model": model})
+    write_json({**document, "model": model, "command": "social-rm submit"}, folder / "results.json")
     write_scores(scores, folder / "scores.parquet")
     shutil.copyfile(card_path, folder / "model_card.md")
     return folder

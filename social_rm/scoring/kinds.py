@@ -135,11 +135,11 @@ def apply_known_model(kind: str, settings: ModelSettings, options):
     entry is used, or that a reward model is unknown and takes the defaults."""
     from social_rm.scoring import known_models
 
-    known = known_models.find(settings.model)
+    known = known_models.find(settings.name or settings.model)
     if known is None or known.kind != kind:
         if kind == "classifier":
             logger.info(
-                f"{settings.model} is not in the registry of known reward models (social-rm models): the defaults "
+                f"{settings.name or settings.model} is not in the registry of known reward models (social-rm models): the defaults "
                 "apply, the read-out chosen from the model unless --reward-from names one"
             )
         return settings, options

@@ -60,7 +60,8 @@ class ModelScorer:
     def identity(self) -> dict:
         load = self.load_options
         return {
-            "name": self.name,
+            "name": self.settings.name or self.name,
+            **({"local_path": self.name} if self.settings.name else {}),
             "kind": self.kind,
             "parameters": self.model.num_parameters(),
             "revision": load.revision,

@@ -95,6 +95,11 @@ class ModelSettings:
 
     model: str
     options: LoadOptions = field(default_factory=LoadOptions)
+    name: str | None = option(
+        None,
+        "the model's published name (ORG/MODEL), recorded for a local checkpoint in place of its path, which stays "
+        "out of everything published; the registry entry of that name applies",
+    )
     max_length: int | None = option(
         4096,
         "tokens per sequence: a longer prompt is cut from the left, a response too long alone at its end",
