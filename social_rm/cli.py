@@ -92,7 +92,10 @@ def _evaluate(ds, ref, scores, out: Path, args, metric=None, source: str = "scor
 
 
 def cmd_score(args) -> None:
+    from social_rm.scoring.kinds import resolve_kind
+
     check_output(args.out, (".parquet",), [args.model], "a scores file")
+    resolve_kind(args.model, args.kind)  # a model that is not there, before the dataset loads
     ref, ds = _dataset(args)
     _score(args, ds, ref, args.model, args.out)
 

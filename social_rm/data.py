@@ -53,14 +53,20 @@ def resolve(
             raise DatasetError(f"--dataset-revision {revision!r} is for Hub ids; {dataset} is a local folder")
         return DatasetRef(str(dataset), config, split, None, folder_fingerprint(dataset))
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
+    from social_rm.scoring.models import looks_like_hub_id
+
+    if not looks_like_hub_id(str(dataset)):
+        raise DatasetError(
+            f"dataset folder {dataset} does not exist (build one with `social-rm build --out`)"
+        )
     try:
         sha = HfApi().dataset_info(str(dataset), revision=revision).sha
-    except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as error:
+    except Exception as error:  # the Hub's HTTP errors, offline mode, a network that cannot be reached
+        problem = str(error).splitlines()[0] if str(error) else ""
         raise DatasetError(
-            f"dataset {dataset!r} is not a local folder and its revision {revision or 'main'!r} could not be "
-            f"resolved on the Hub: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+            f"dataset {dataset!r} is not a local folder (none at {Path(dataset).resolve()}), and as a Hub id its "
+            f"revision {revision or 'main'!r} could not be resolved: {type(error).__name__}: {problem}"
         ) from None
     return DatasetRef(str(dataset), config, split, sha, f"{dataset}@{sha}")
 

@@ -132,6 +132,61 @@ def test_an_unknown_scorer_suggests_the_nearest_name(demo_run, tmp_path):
     )
 
 
+def test_a_config_of_a_whole_dataset_scores_file_is_evaluated_as_that_config(demo_run, tmp_path):
+    out, _ = demo_run
+    dataset, scores = out / "social-pairs", out / "scores" / "length.parquet"
+    social_rm(
+        "score",
+        "--dataset",
+        dataset,
+        "--config",
+        "xstest",
+        "--model",
+        "length",
+        "--out",
+        tmp_path / "x.parquet",
+    )
+    for name, scored in (("whole", scores), ("own", tmp_path / "x.parquet")):
+        social_rm(
+            "evaluate",
+            "--dataset",
+            dataset,
+            "--config",
+            "xstest",
+            "--scores",
+            scored,
+            "--out",
+            tmp_path / f"{name}.json",
+        )
+    whole, own = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("whole", "own"))
+    assert whole["results"] == own["results"] and whole["results"]["n_pairs"] == 22
+    assert whole["dataset"]["subset_of_scores"] == {"config": "default", "n_scored": DEMO_PAIRS}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--dataset", "/no/such/social-pairs", "--model", "length"],
+            "dataset folder /no/such/social-pairs does not exist",
+        ),
+        # the model is checked first: the dataset never loads
+        (
+            ["--dataset", "/no/such/social-pairs", "--model", "./ckpt/final"],
+            "model folder ./ckpt/final does not exist",
+        ),
+        (
+            ["--dataset", "/no/such/social-pairs", "--model", "old/scores.parquet"],
+            "scores file old/scores.parquet does not exist",
+        ),
+    ],
+)
+def test_a_path_that_is_not_there_is_one_line_saying_so(tmp_path, args, message):
+    done = social_rm("score", *args, "--out", tmp_path / "s.parquet", check=False)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert message in done.stderr, done.stderr
+
+
 def test_each_unique_completion_is_scored_once(demo_built):
     class Counting:
         name, unit = "counting", "completion"

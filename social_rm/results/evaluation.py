@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import sys
 from importlib import metadata
@@ -15,6 +16,8 @@ from social_rm.errors import SocialRMError
 from social_rm.io import atomic_path
 from social_rm.metric import SCRIPT as METRIC_SCRIPT
 from social_rm.results.scores import Scores, align
+
+logger = logging.getLogger(__name__)
 
 
 class MetricInputError(SocialRMError, ValueError):
@@ -76,10 +79,18 @@ def evaluate_scores(
     from social_rm.results.diagnostics import diagnostics
 
     check_same_dataset(scores, ref, source, allow_other_dataset)
-    chosen, rejected = align(pair_ids(ds), scores, source)
+    chosen, rejected = align(pair_ids(ds), scores, source, subset=True)
     result = _metric(ds, chosen, rejected, n_bootstrap, seed, metric, source)
     model = scores.metadata.get("model", {})
     document = results_document(result, scores, ref, n_bootstrap, seed, allow_other_dataset)
+    if len(scores.ids) > len(ds):  # e.g. scores of the whole dataset, evaluated on one config
+        document["dataset"]["subset_of_scores"] = {
+            "n_scored": len(scores.ids),
+            "config": scores.metadata.get("dataset", {}).get("config"),
+        }
+        logger.info(
+            f"evaluating the {len(ds):,} pairs of config {ref.config!r} out of the {len(scores.ids):,} in {source}"
+        )
     document["diagnostics"] = diagnostics(
         ds, chosen, rejected, model.get("kind"), n_bootstrap, seed, model.get("bradley_terry")
     )

@@ -171,9 +171,12 @@ def read_scores(path: Path) -> Scores:
     )
 
 
-def align(ids: list[str], scores: Scores, source: str = "scores file") -> tuple[np.ndarray, np.ndarray]:
+def align(
+    ids: list[str], scores: Scores, source: str = "scores file", subset: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The chosen and rejected scores in the order of the dataset's pair `ids`. Refuses a scores file whose ids
-    are not exactly the dataset's, with both counts."""
+    are not exactly the dataset's (with `subset`, a superset of them: the whole dataset's scores evaluated on one
+    config), with both counts."""
     position = {pair_id: i for i, pair_id in enumerate(scores.ids)}
     if len(position) != len(scores.ids):
         seen: set[str] = set()
@@ -181,7 +184,7 @@ def align(ids: list[str], scores: Scores, source: str = "scores file") -> tuple[
         raise ScoresFileError(f"{source} row {row}: pair id {duplicate!r} is scored more than once")
     missing = [i for i in ids if i not in position]
     extra = set(position) - set(ids)
-    if missing or extra:
+    if missing or (extra and not subset):
         raise ScoresFileError(
             f"{source} does not match the dataset: the dataset has {len(ids):,} pairs, the scores "
             f"{len(scores.ids):,}; {len(missing):,} dataset ids have no score"

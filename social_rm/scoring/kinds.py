@@ -111,10 +111,16 @@ def resolve_kind(model: str | None, kind: str | None = None) -> str:
     try:
         if path.is_file() and path.suffix in SCORES_SUFFIXES:
             return "file"
-        if path.is_dir() or looks_like_hub_id(model):
+        if path.is_dir():
             return "classifier"
     except OSError as error:  # a name over the file system's limit
         raise SocialRMError(f"--model {model[:80]}...: {error.strerror}") from None
+    if path.suffix in SCORES_SUFFIXES:
+        raise SocialRMError(f"--model: scores file {model} does not exist")
+    if looks_like_hub_id(model):
+        return "classifier"
+    if "/" in model or model.startswith((".", "~")):
+        raise SocialRMError(f"--model: model folder {model} does not exist")
     lookup({k: KINDS[k] for k in BASELINES}, model, "baseline, model folder, scores file or Hub id")
 
 
