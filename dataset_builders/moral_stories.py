@@ -21,8 +21,10 @@ from social_rm.dataset_builders.sources import RawFile
 
 DATA = RawFile(
     "moral_stories/moral_stories_full.jsonl",
-    "https://tinyurl.com/moral-stories-data",  # the authors' Google Drive tarball; extract moral_stories_full.jsonl
+    "https://tinyurl.com/moral-stories-data",  # the authors' Google Drive tarball
     sha256="",  # not pinned: no copy could be fetched to compute it
+    how="download moral_stories_datasets.tar.xz from https://tinyurl.com/moral-stories-data (linked from "
+    "github.com/demelin/moral_stories), extract moral_stories_full.jsonl from it",
 )
 LICENSE = "MIT"
 FIELDS = ("ID", "norm", "situation", "intention", "moral_action", "immoral_action")

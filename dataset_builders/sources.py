@@ -31,6 +31,7 @@ class RawFile:
     # sha256 of the bytes at `url` where they differ from the staged file (StereoSet's test.json is staged
     # gzipped as test.json.gz); readers open either form
     url_sha256: str | None = None
+    how: str = ""  # how the file at `url` becomes the one at `path`, where it is not a plain download
 
 
 def sha256_of(path: Path) -> str:
@@ -97,8 +98,11 @@ def locate(raw: RawFile, sources_dir: Path | None, verify: bool = True) -> Path:
         return download(raw)
     path = Path(sources_dir) / raw.path
     if not path.is_file():
-        raise SourceError(
-            f"missing raw file {raw.path}: looked for {path}. Download it from {raw.url} into {sources_dir}, "
-            f"or leave out --sources (and {SOURCES_ENV}) to download it into the cache"
+        fetch = raw.how or f"download it from {raw.url}"
+        instead = (
+            f", or leave out --sources (and {SOURCES_ENV}) to download it into the cache"
+            if raw.sha256
+            else " (it has no pinned download to fetch automatically)"
         )
+        raise SourceError(f"missing raw file {path}: {fetch} and save it as {path}{instead}")
     return _verify(raw, path) if verify and raw.sha256 else path

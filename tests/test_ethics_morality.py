@@ -312,10 +312,13 @@ def test_moral_stories_from_its_published_format(tmp_path):
 def test_moral_stories_is_required_when_named_and_left_out_otherwise(tmp_path, sources, caplog):
     from social_rm.dataset_builders.sources import SourceError
 
-    with pytest.raises(
-        SourceError, match=re.escape("missing raw file moral_stories/moral_stories_full.jsonl")
-    ):
+    path = sources / "moral_stories" / "moral_stories_full.jsonl"
+    with pytest.raises(SourceError) as error:  # where the builder reads it, and how to make it
         build(tmp_path / "a", sources, only=["moral_stories"])
+    assert str(error.value).startswith(
+        f"missing raw file {path}: download moral_stories_datasets.tar.xz from "
+    )
+    assert f"extract moral_stories_full.jsonl from it and save it as {path}" in str(error.value)
     with caplog.at_level("INFO", logger="social_rm"):
         built = build(tmp_path / "b", sources, only=None, exclude_licenses=["cc-by"])  # the MIT sources
     assert "moral_stories" not in {b.builder.name for b in built}

@@ -27,8 +27,9 @@ def test_a_missing_file_says_which_where_and_how_to_get_it(tmp_path):
     with pytest.raises(src.SourceError) as error:
         src.locate(AGE, tmp_path)
     message = str(error.value)
-    assert f"missing raw file bbq/data/Age.jsonl: looked for {tmp_path / AGE.path}" in message
-    assert AGE.url in message and "--sources" in message
+    path = tmp_path / AGE.path
+    assert message.startswith(f"missing raw file {path}: download it from {AGE.url} and save it as {path}, ")
+    assert "--sources" in message
 
 
 def test_download_verifies_and_caches_the_file(sources, monkeypatch, tmp_path):
