@@ -6,6 +6,60 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions wrapped as argparse does; the examples in the epilog kept line by line."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("example:") or text.startswith("a first run:"):
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("social-rm")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+MAIN_EPILOG = """a first run:
+  social-rm run                                      # the offline demo: build, score and evaluate the baselines
+  social-rm build --sources DIR --out out/social-pairs
+  social-rm score --dataset out/social-pairs --model ORG/RM --out out/scores/rm.parquet
+  social-rm evaluate --dataset out/social-pairs --scores out/scores/rm.parquet --out out/results/rm.json
+each command's --help has an example"""
+
+EXAMPLES = {
+    "build": ["social-rm build --sources ../shared/corpora --out out/social-pairs --only bbq,xstest"],
+    "score": [
+        "social-rm score --dataset out/social-pairs --model Skywork/Skywork-Reward-V2-Qwen3-0.6B "
+        "--out out/scores/skywork.parquet",
+        "social-rm score --dataset out/social-pairs --config xstest --model length --out out/scores/length.parquet",
+    ],
+    "evaluate": [
+        "social-rm evaluate --dataset out/social-pairs --scores out/scores/skywork.parquet --out out/results/skywork.json"
+    ],
+    "run": [
+        "social-rm run                       # the offline demo",
+        "social-rm run --sources DIR --model ORG/RM",
+    ],
+    "report": ["social-rm report out/results/*.json --comparison compare.json --out report.html"],
+    "submit": [
+        "social-rm submit --scores out/scores/rm.parquet --model-card card.md --dataset social-rm/social-pairs "
+        "--dry-run pr/"
+    ],
+    "verify": ["social-rm verify results/submissions/acme-rm-1a2b3c4d5e --dataset social-rm/social-pairs"],
+    "compare": [
+        "social-rm compare --dataset out/social-pairs --scores out/scores/a.parquet out/scores/b.parquet "
+        "--adjust holm --out compare.json"
+    ],
+    "models": ["social-rm models", "social-rm models --read-outs"],
+    "convert": ["social-rm convert --dataset out/social-pairs --to rewardbench --out social-pairs.jsonl"],
+}
+
 DESCRIPTION = (
     "social-rm: build social-pairs, score it with a reward model, evaluate the scores, compare models, report and "
     "submit to the leaderboard."
@@ -43,14 +97,22 @@ def _add_build_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_metric_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n-bootstrap", type=int, default=1000, help="bootstrap resamples (0: no intervals)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the random baseline")
+    parser.add_argument(
+        "--n-bootstrap", type=int, default=1000, help="bootstrap resamples (0: no intervals; default: 1000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the bootstrap and the random baseline (default: 0)"
+    )
 
 
 def _add_dataset_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="a built social-pairs folder or a Hub dataset id")
-    parser.add_argument("--config", default="default", help="dataset config (a source, a domain or default)")
-    parser.add_argument("--split", default="test")
+    parser.add_argument(
+        "--config",
+        default="default",
+        help="dataset config: a source, a domain, or default (all; the default)",
+    )
+    parser.add_argument("--split", default="test", help="dataset split (default: test)")
     parser.add_argument(
         "--dataset-revision", help="Hub ids: a branch, tag or commit (resolved to its commit sha)"
     )
@@ -87,8 +149,11 @@ def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> No
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="social-rm", description=DESCRIPTION)
-    commands = main.add_subparsers(dest="command", required=True)
+    main = argparse.ArgumentParser(
+        prog="social-rm", description=DESCRIPTION, epilog=MAIN_EPILOG, formatter_class=_Formatter
+    )
+    main.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build social-pairs from the raw corpora")
     build.add_argument(
@@ -184,7 +249,9 @@ def parser() -> argparse.ArgumentParser:
     _add_dataset_args(compare)
     compare.add_argument("--scores", type=Path, nargs="+", required=True, help="two or more scores files")
     compare.add_argument("--out", type=Path, required=True, help="comparison JSON to write")
-    compare.add_argument("--figure", default="social_score", help="the figure the printed table shows")
+    compare.add_argument(
+        "--figure", default="social_score", help="the figure the printed table shows (default: social_score)"
+    )
     compare.add_argument(
         "--adjust",
         choices=["none", "holm"],
@@ -202,4 +269,10 @@ def parser() -> argparse.ArgumentParser:
     _add_dataset_args(convert)
     convert.add_argument("--to", required=True, choices=["rewardbench"], help="the target format")
     convert.add_argument("--out", type=Path, required=True, help="file to write (.jsonl)")
+    for name, command in commands.choices.items():
+        command.formatter_class = _Formatter
+        command.description = command.description or next(
+            a.help for a in commands._choices_actions if a.dest == name
+        )
+        command.epilog = "example:\n  " + "\n  ".join(EXAMPLES[name])
     return main

@@ -246,3 +246,21 @@ def test_the_readme_python_recipe_runs_as_written(demo_built):
     scope = {}
     exec(code, scope)
     assert scope["result"]["accuracy"] == 1.0 and scope["result"]["n_pairs"] == len(scope["pairs"])
+
+
+def test_every_command_has_a_description_an_example_and_shown_defaults(capsys):
+    from importlib import metadata
+
+    from social_rm import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == f"social-rm {metadata.version('social-rm')}"
+    commands = cli.parser()._subparsers._group_actions[0].choices
+    assert set(commands) == set(cli.COMMANDS)
+    for name, command in commands.items():
+        page = command.format_help()
+        assert command.description, name
+        assert f"example:\n  social-rm {name}" in page, name
+    evaluate = commands["evaluate"].format_help()
+    assert "dataset split (default: test)" in evaluate and "(0: no intervals; default: 1000)" in evaluate

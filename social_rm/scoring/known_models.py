@@ -177,9 +177,30 @@ def find(name: str) -> KnownModel | None:
 
 
 def table() -> str:
-    """The registry as the `social-rm models` table."""
-    rows = [("model", "read-out", "licence", "link")] + [
-        (e.pattern, e.reward_from, e.license, e.link) for e in KNOWN_MODELS
+    """The registry as the `social-rm models` table: how each model is read (read-out, label or token index),
+    its dtype, whether its chat template is fixed or it needs its own code, its licence and link."""
+
+    def read_out(e: KnownModel) -> str:
+        index = e.label_index if e.label_index is not None else e.token_index
+        return e.reward_from + (f"[{index}]" if index is not None else "")
+
+    rows = [("model", "read-out", "dtype", "template", "own code", "licence", "link")] + [
+        (
+            e.pattern,
+            read_out(e),
+            e.dtype,
+            "fixed" if e.chat_template else "",
+            "yes" if e.trust_remote_code else "",
+            e.license,
+            e.link,
+        )
+        for e in KNOWN_MODELS
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3] for r in rows)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows]
+    return "\n".join(
+        [
+            *lines,
+            "read-out[i]: the label (or token) index read; template fixed: the registry's chat template is used",
+        ]
+    )
