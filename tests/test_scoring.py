@@ -412,3 +412,22 @@ def test_scoring_never_rewrites_the_models_config(tmp_path, texts, demo_built):
             ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
             expected.append(model(input_ids=ids).logits[0, 0].item())
     assert np.abs(scores.chosen - np.array(expected)).max() < 1e-5
+
+
+def test_score_says_how_it_runs_and_what_it_computed(tiny, demo_built, tmp_path):
+    args = ["score", "--dataset", demo_built[0], "--config", "bbq", "--model", tiny["classifier"]]
+    args += ["--max-tokens-per-batch", "4096", "--no-cache", "--out", tmp_path / "s.parquet"]
+    done = subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"{tiny['classifier']}: classifier on cpu, torch.float32, packed rows (each prompt once per item), "
+        "4,096 tokens a batch, --max-length 4096"
+    ) in done.stderr
+    counted = re.search(
+        r"scored (\d+) completions in [\d.]+ s: ([\d,]+) tokens through the model", done.stderr
+    )
+    ds = load_dataset(str(demo_built[0]), "bbq", split="test")
+    unique = {
+        (tuple(map(str, r["prompt"])), r[side][0]["content"]) for r in ds for side in ("chosen", "rejected")
+    }
+    assert counted and int(counted.group(1)) == len(unique) and int(counted.group(2).replace(",", "")) > 0

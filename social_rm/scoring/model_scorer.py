@@ -41,6 +41,7 @@ class ModelScorer:
         self.load_options = settings.options
         self.name = settings.model
         self.truncated = 0
+        self.tokens = 0  # tokens through the model (packed rows, or padded batches' sequences without padding)
         self.budget: batching.TokenBudget | None = None  # sized at the first batch
         if loaded:
             self.tokenizer, self.model = loaded
@@ -120,7 +121,24 @@ class ModelScorer:
         rows = None
         if self.packs:
             rows = engine.pack(engine.plan(keys, encoded, self.settings.prefix_sharing), encoded)
+        self.tokens += sum(len(r.ids) for r in rows) if rows is not None else sum(len(e.ids) for e in encoded)
         return Prepared(encoded, rows)
+
+    def token_budget(self) -> int:
+        """Tokens per batch, padding included: --max-tokens-per-batch, else sized from the device's free memory."""
+        return self.settings.max_tokens_per_batch or models.auto_token_budget(self.model, engine.ROW_LENGTH)
+
+    def describe(self) -> str:
+        """The start-up line of a run: the device, dtype, how sequences go through the model and the budget."""
+        path = "packed rows (each prompt once per item)" if self.packs else "padded, length-sorted batches"
+        if self.packs and not self.settings.prefix_sharing:
+            path = "packed rows (no prefix sharing)"
+        budget = self.budget.tokens if self.budget else self.token_budget()
+        auto = "" if self.settings.max_tokens_per_batch else " (auto, from free memory)"
+        return (
+            f"{self.name}: {self.kind} on {self.model.device}, {self.model.dtype}, {path}, "
+            f"{budget:,} tokens a batch{auto}, --max-length {self.settings.max_length}"
+        )
 
     def score(self, prepared: Prepared):
         """Yield (indices into the prepared sequences' units, their scores) batch by batch."""
@@ -131,10 +149,7 @@ class ModelScorer:
         the members it read and their outputs; where the scorer does not pack, padded, length-sorted batches of
         sequences through `plain(encoded sequences)`."""
         if self.budget is None:
-            tokens = self.settings.max_tokens_per_batch or models.auto_token_budget(
-                self.model, engine.ROW_LENGTH
-            )
-            self.budget = batching.TokenBudget(tokens)
+            self.budget = batching.TokenBudget(self.token_budget())
         rows, encoded = prepared.rows, prepared.encoded
         if rows is None:
             run = lambda batch: plain([encoded[i] for i in batch])  # noqa: E731

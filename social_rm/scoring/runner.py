@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -132,7 +133,11 @@ def _score_into(
     cache: ScoreCache | None,
     progress: bool,
 ) -> None:
-    """Score `units[todo]` into `values`, committing each batch to `cache`."""
+    """Score `units[todo]` into `values`, committing each batch to `cache`; a model scorer says how it runs
+    (`describe`) and, at the end, what it computed."""
+    if todo and hasattr(scorer, "describe"):
+        logger.info(scorer.describe())
+    start = time.perf_counter()
     with tqdm(
         total=len(todo),
         unit=scorer.unit,
@@ -145,6 +150,12 @@ def _score_into(
             if cache is not None:
                 cache.put((keys[i], float(v)) for i, v in zip(indices, scores))
             bar.update(len(batch))
+    if todo and hasattr(scorer, "tokens"):
+        seconds = time.perf_counter() - start
+        logger.info(
+            f"scored {len(todo):,} {scorer.unit}s in {seconds:.1f} s: {scorer.tokens:,} tokens through the model "
+            f"({scorer.tokens / max(seconds, 1e-9):,.0f} tokens/s), {scorer.truncated:,} sequences cut at --max-length"
+        )
 
 
 def is_main_process() -> bool:
