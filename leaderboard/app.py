@@ -57,9 +57,24 @@ def results_folder() -> Path:
     )
 
 
+def result_files(folder: Path) -> list[Path]:
+    """The results files of a results repo (`submissions/<model>/results.json`, as `social-rm submit` lays them
+    out), else those of a plain folder (`*.json` written by `social-rm evaluate`)."""
+    return sorted(folder.glob("submissions/*/results.json")) or sorted(
+        p for p in folder.glob("*.json") if p.name != "comparison.json"
+    )
+
+
+EXPECTED = (
+    "**No results found in {folder}.** The leaderboard reads a results repo, `submissions/<model>/results.json` "
+    "beside `model_card.md` (as `social-rm submit` lays it out), or a plain folder of results files "
+    "(`social-rm evaluate --out DIR/NAME.json`), with an optional `comparison.json` from `social-rm compare`."
+)
+
+
 def load() -> list[dict]:
     # each model as its card says
-    return load_documents(sorted(results_folder().glob("submissions/*/results.json")))
+    return load_documents(result_files(results_folder()))
 
 
 def load_comparison() -> dict | None:
@@ -85,7 +100,7 @@ def ranks_table(comparison: dict) -> pd.DataFrame:
 
 def table(documents: list[dict], sort_by: str) -> pd.DataFrame:
     rows = sort_rows(leaderboard_rows(documents), SORTABLE[sort_by])
-    return pd.DataFrame([{column: row[column] for column in SHOWN} for row in rows])
+    return pd.DataFrame([{column: row[column] for column in SHOWN} for row in rows], columns=SHOWN)
 
 
 def build() -> gr.Blocks:
@@ -98,6 +113,8 @@ def build() -> gr.Blocks:
             "sample of pairs with the model and got the submitted scores (`social-rm verify`); *self-reported*: "
             "not yet, or the model could not be loaded; *failed*: the scores are not the model's."
         )
+        if not documents:
+            gr.Markdown(EXPECTED.format(folder=results_folder()), elem_id="no-results")
         with gr.Tab("Leaderboard"):
             sort_by = gr.Radio(list(SORTABLE), value="social score", label="Sort by", elem_id="sort-by")
             board = gr.Dataframe(table(documents, "social score"), interactive=False, elem_id="leaderboard")

@@ -138,26 +138,39 @@ def cmd_run(args) -> None:
     ref = resolve(dataset)
     ds = load_pairs(ref)
     metric = load_metric()
+    results = []
     for model in args.model or BASELINES:
         label = Path(model).stem if model not in BASELINES else model
         scores = _score(args, ds, ref, model, out / "scores" / f"{label}.parquet")
-        result = _evaluate(ds, ref, scores, out / "results" / f"{label}.json", args, metric)
+        results.append(out / "results" / f"{label}.json")
+        result = _evaluate(ds, ref, scores, results[-1], args, metric)
         print()
         print(format_table(result, f"social_rm: {label} ({result['n_pairs']:,} pairs)"))
-        logger.info(f"wrote {out / 'results' / f'{label}.json'}\n")
+        logger.info(f"wrote {results[-1]}\n")
+    _write_report(results, out / "report.html")
+    scored = " ".join(str(out / "scores" / f"{p.stem}.parquet") for p in results)
+    print(
+        f"\nthe report of these models, with plots and a glossary: {out / 'report.html'}\nnext:\n"
+        f"  social-rm compare --dataset {dataset} --scores {scored} --out {out / 'compare.json'}\n"
+        f"  social-rm score --dataset {dataset} --model ORG/REWARD-MODEL --out {out / 'scores' / 'rm.parquet'}"
+    )
 
 
-def cmd_report(args) -> None:
+def _write_report(results: list[Path], out: Path, comparison: Path | None = None) -> None:
     import json
 
     from social_rm.io import atomic_path
     from social_rm.results.report import load_documents, render_html
 
-    check_output(args.out, (".html", ".htm"), [*args.results, args.comparison], "the report")
-    comparison = json.loads(args.comparison.read_text(encoding="utf-8")) if args.comparison else None
-    page = render_html(load_documents(args.results), comparison)
-    with atomic_path(args.out) as tmp:
+    loaded = json.loads(comparison.read_text(encoding="utf-8")) if comparison else None
+    page = render_html(load_documents(results), loaded)
+    with atomic_path(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
+
+
+def cmd_report(args) -> None:
+    check_output(args.out, (".html", ".htm"), [*args.results, args.comparison], "the report")
+    _write_report(args.results, args.out, args.comparison)
     logger.info(f"wrote {args.out} ({len(args.results)} models)")
 
 

@@ -83,7 +83,7 @@ def test_the_static_report_sorts_and_shows_its_plots(browser, demo_results, tmp_
 
     assert sorted(rows()) == ["length", "random", "shortest"]
     headers = browser.find_elements(By.CSS_SELECTOR, "table.leaderboard th")
-    column = [h.text for h in headers].index("over_caution_rate")
+    column = [h.text for h in headers].index("over-caution ↓")
     headers[column].click()  # descending
     values = [
         float(r.find_elements(By.TAG_NAME, "td")[column].get_attribute("data-value"))
@@ -91,14 +91,17 @@ def test_the_static_report_sorts_and_shows_its_plots(browser, demo_results, tmp_
     ]
     assert values == sorted(values, reverse=True) and rows()[0] == "shortest"
     images = browser.find_elements(By.CSS_SELECTOR, "img.plot")
-    # two trade-offs, the forest plot, and per model: domains, BBQ selection, length bias, calibration
-    assert len(images) == 3 + 3 * 4 and all(
+    # two trade-offs, the forest plot, and per model: domains, BBQ selection, length bias (baselines: no calibration)
+    assert len(images) == 3 + 3 * 3 and all(
         browser.execute_script("return arguments[0].naturalWidth", img) > 100 for img in images
     )
     assert {"tradeoff", "safety-tradeoff", "forest"} <= {img.get_attribute("id") for img in images}
     ranks = browser.find_elements(By.CSS_SELECTOR, "table.ranks tbody tr")
     assert ranks and len(ranks) % 3 == 0  # each figure ranks the three models
     assert browser.find_elements(By.CSS_SELECTOR, "ul.best li")
+    browser.set_window_size(1280, 900)  # the table is readable on a 1,280 px screen: no sideways scrolling
+    width = browser.execute_script("return document.querySelector('table.leaderboard').offsetWidth")
+    assert width <= browser.execute_script("return document.querySelector('div.wide').clientWidth")
     browser.save_screenshot(str(ARTIFACTS / "report.png"))
 
 

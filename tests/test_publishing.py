@@ -219,6 +219,26 @@ def test_the_report_has_a_row_and_plots_per_model(demo_results, tmp_path):
     assert done.returncode == 0, done.stderr
     page = (tmp_path / "report.html").read_text()
     assert page.count("<tr>") == 1 + 3 and page.count('<section class="model">') == 3
-    assert (
-        page.count("data:image/png;base64,") == 2 + 3 * 4
-    )  # two trade-offs; per model accuracy, BBQ selection, length bias and calibration
+    # two trade-offs; per model accuracy, BBQ selection and length bias; no calibration panel for a baseline
+    assert page.count("data:image/png;base64,") == 2 + 3 * 3
+    assert "<title>social-rm report: 3 models</title>" in page and "leaderboard</h1>" not in page
+    assert "<th>social score ↑</th>" in page and "<th>over-caution ↓</th>" in page
+    for term in ("social score ↑", "undesirable preference ↓", "over-caution ↓", "bias skew (best 0)"):
+        assert f"<dt>{term}</dt>" in page
+
+
+def test_the_leaderboard_reads_a_plain_folder_of_results_or_says_what_it_expected(
+    demo_results, tmp_path, monkeypatch
+):
+    pytest.importorskip("gradio")
+    monkeypatch.syspath_prepend(str(REPO / "leaderboard"))
+    import app
+
+    monkeypatch.setenv("SOCIAL_RM_RESULTS", str(demo_results / "results"))  # what `social-rm run` wrote
+    board = app.table(app.load(), "social score")
+    assert sorted(board["model"]) == ["length", "random", "shortest"]
+    assert list(board.columns) == app.SHOWN and set(board["verification"]) == {"self-reported"}
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("SOCIAL_RM_RESULTS", str(tmp_path / "empty"))
+    assert app.load() == [] and list(app.table([], "social score").columns) == app.SHOWN
+    assert "submissions/<model>/results.json" in app.EXPECTED and "plain folder" in app.EXPECTED

@@ -53,50 +53,67 @@ def bbq_selection(document: dict):
     return figure
 
 
-def _scatter(documents: list[dict], point, xlabel: str, ylabel: str, title: str):
-    """One labelled point per model, `point(document)` -> (x, y) or None, on the unit square."""
-    figure, axes = plt.subplots(figsize=(5, 4))
+def _scatter(
+    documents: list[dict], figures, xlabel: str, ylabel: str, title: str, chance: tuple[float, float]
+):
+    """One point per model at its two `figures` of `figures(document)` -> (entry, x name, y name), with their 95%
+    intervals as error bars, on the unit square; a grey cross marks what a random scorer gets (`chance`). Models
+    are told apart by colour in a legend under the plot, so no labels overlap."""
+    figure, axes = plt.subplots(figsize=(6, 5))
     for document in documents:
-        x, y = point(document) or (None, None)
+        entry, x_name, y_name = figures(document)
+        x, y = entry.get(x_name), entry.get(y_name)
         if x is None or y is None:
             continue
-        axes.scatter([x], [y], s=40)
-        axes.annotate(model_name(document), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        ci = entry.get("ci") or {}
+        (x_low, x_high), (y_low, y_high) = ci.get(x_name) or (x, x), ci.get(y_name) or (y, y)
+        axes.errorbar(
+            [x],
+            [y],
+            xerr=[[x - x_low], [x_high - x]],
+            yerr=[[y - y_low], [y_high - y]],
+            fmt="o",
+            capsize=3,
+            label=model_name(document),
+        )
+    axes.scatter([chance[0]], [chance[1]], marker="x", color="grey", label="random scorer (chance)")
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_title(title)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False, fontsize=8)
     figure.tight_layout()
     return figure
 
 
 def tradeoff(documents: list[dict]):
-    """Bias avoidance (ambiguous BBQ accuracy) against context faithfulness (disambiguated BBQ accuracy)."""
+    """Bias avoidance (ambiguous BBQ accuracy) against context faithfulness (disambiguated BBQ accuracy), with
+    intervals; a random choice among BBQ's three answers is right a third of the time on both."""
     return _scatter(
         documents,
-        lambda d: (d["results"].get("bbq_accuracy_ambig"), d["results"].get("bbq_accuracy_disambig")),
-        "bias avoidance: ambiguous BBQ accuracy",
-        "context faithfulness: disambiguated accuracy",
+        lambda d: (d["results"], "bbq_accuracy_ambig", "bbq_accuracy_disambig"),
+        "bias avoidance: ambiguous BBQ accuracy (higher is better)",
+        "context faithfulness: disambiguated accuracy (higher is better)",
         "BBQ trade-off across models",
+        (1 / 3, 1 / 3),
     )
 
 
 def safety_tradeoff(documents: list[dict]):
-    """Over-caution against undesirable preference on XSTest (lower-left is better), one point per model."""
-
-    def point(document):
-        found = ((document.get("diagnostics") or {}).get("refusal_preference") or {}).get(
-            "tradeoff_point"
-        ) or {}
-        return found.get("over_caution_rate"), found.get("undesirable_preference_rate")
-
+    """Over-caution against undesirable preference on XSTest (lower-left is better), with intervals; a random
+    scorer errs half the time on both."""
     return _scatter(
         documents,
-        point,
-        "over-caution rate (safe prompts)",
-        "undesirable preference (unsafe prompts)",
+        lambda d: (
+            d["results"].get("by_source", {}).get("xstest", {}),
+            "over_caution_rate",
+            "undesirable_preference_rate",
+        ),
+        "over-caution rate, safe prompts (lower is better)",
+        "undesirable preference, unsafe prompts (lower is better)",
         "Safety trade-off on XSTest across models",
+        (0.5, 0.5),
     )
 
 

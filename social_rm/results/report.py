@@ -62,9 +62,21 @@ def format_table(result: dict, title: str) -> str:
     if result.get("bbq_bias_score_ambig") is not None or result.get("bbq_bias_score_disambig") is not None:
         lines.append("  ".join(f"{label}: {cell(result, f, True)}" for f, label in BBQ_FIGURES.items()))
     lines.append(f"social_score: {cell(result, 'social_score', True)}")
+    lines += LEGEND
     if any("*" in line for line in lines[2:]):
         lines.append(f"* fewer than {FEW} pairs (items for the BBQ scores): read with care")
     return "\n".join(lines)
+
+
+LEGEND = [
+    "  accuracy: share of gold pairs whose desirable response scores higher (a tie is half) - higher is better",
+    "  undesirable pref.: share of pairs with a harmful rejected response that prefer it - lower is better",
+    "  over-caution: share of pairs that prefer a refusal or hedge where an answer was warranted - lower is better",
+    "  bias skew: +1 towards the stereotype, -1 against it, over pairs with a bias direction - best 0",
+    "  ties: share of exactly tied pairs; BBQ bias scores: Parrish et al. (2022), best 0",
+    "  social_score: mean of the domains' accuracies - higher is better",
+    "  value [95% interval] n=count: each figure counts only the pairs (BBQ: items) it is defined on",
+]
 
 
 # the board's figures
@@ -248,47 +260,81 @@ def _number(value, spec: str) -> str:
     return _text(value)
 
 
+COLUMN_LABELS = {
+    "social_score": "social score ↑",
+    "undesirable_preference_rate": "undesirable preference ↓",
+    "over_caution_rate": "over-caution ↓",
+    "bias_skew": "bias skew (best 0)",
+    **{f"{domain} accuracy": f"{domain.replace('_', ' ')} accuracy ↑" for domain in DOMAINS},
+}
+GLOSSARY = {
+    "social score ↑": "the mean of the four domains' accuracies (0 to 1)",
+    "accuracy ↑": "the share of gold pairs whose socially desirable response scores higher; a tie counts half",
+    "undesirable preference ↓": "the share of pairs whose rejected response is harmful (unsafe, stereotyped, "
+    "unethical) where the model prefers it",
+    "over-caution ↓": "the share of pairs where the model prefers a refusal or hedge although an answer was "
+    "warranted (XSTest's safe prompts, BBQ's disambiguated contexts)",
+    "bias skew (best 0)": "over pairs with a bias direction: +1 when the stereotype-consistent response scores "
+    "higher, -1 when the counter-stereotypical one does, 0 on a tie, averaged (-1 to +1)",
+    "verification": "verified: the maintainers re-scored a sample of pairs with the model and got the submitted "
+    "scores; self-reported: not yet, or the model could not be loaded; failed: the scores are not the model's",
+    "[low, high]": "the 95% interval of a bootstrap that resamples items (a BBQ context's answers together)",
+}
+
+
 def render_html(documents: list[dict], comparison: dict | None = None) -> str:
-    """The leaderboard as one static HTML page: a sortable table (click a header), both trade-off plots, the
-    paired comparison when given, and every model's plots, images embedded, for papers and offline use."""
+    """The models' results as one static HTML page: a sortable table (click a header) with the direction of each
+    figure, a glossary, both trade-off plots, the paired comparison when given, and every model's plots (the
+    calibration panel for Bradley-Terry rewards only), images embedded, for papers and offline use."""
     from social_rm.results import plots
 
     rows = leaderboard_rows(documents)
-    text_columns = ["model", "verification", "kind", "license", "pairs", "dataset"]
+    text_columns = ["model", "verification", "kind", "license", "pairs"]
     columns = [*text_columns, *HEADLINE, *(f"{d} accuracy" for d in DOMAINS)]
 
     def td(row, column):
         if column in text_columns:
-            return f"<td>{html.escape(str(row[column]))}</td>"
-        value = row[column]
-        shown = html.escape(row.get(f"{column} (95% CI)", "-"))
+            return f"<td>{_text(row[column])}</td>"
+        value, entry = row[column], row.get(f"{column} (95% CI)", "-")
+        number, _, interval = entry.partition(" ")
+        shown = _text(number) + (f"<br><small>{_text(interval)}</small>" if interval else "")
         return f'<td data-value="{_text(value if value is not None else "NaN")}">{shown}</td>'
 
     table = "".join(f"<tr>{''.join(td(row, c) for c in columns)}</tr>" for row in rows)
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    header = "".join(f"<th>{_text(COLUMN_LABELS.get(c, c))}</th>" for c in columns)
+    glossary = "".join(f"<dt>{_text(term)}</dt><dd>{_text(text)}</dd>" for term, text in GLOSSARY.items())
+    dataset = documents[0].get("dataset", {}) if documents else {}
     sections = []
     for document in documents:
-        name = html.escape(plots.model_name(document))
+        name = _text(plots.model_name(document))
         images = [_png(plots.domain_accuracy(document))]
         if document["results"].get("selection_distribution", {}).get("bbq/ambig"):
             images.append(_png(plots.bbq_selection(document)))
-        if document.get("diagnostics"):
-            images += [_png(plots.length_bias(document)), _png(plots.reliability(document))]
+        diagnostics = document.get("diagnostics") or {}
+        if diagnostics:
+            images.append(_png(plots.length_bias(document)))
+            if diagnostics.get("calibration") and "note" not in diagnostics["calibration"]:
+                images.append(_png(plots.reliability(document)))
         imgs = "".join(f'<img class="plot" alt="{name} plot" src="{src}">' for src in images)
         sections.append(f'<section class="model"><h2>{name}</h2>{imgs}</section>')
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>social-rm leaderboard</title>
-<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px}}
-th{{cursor:pointer;background:#f3f3f3}} img.plot{{margin:8px;border:1px solid #eee}}</style></head>
-<body><h1>social-rm leaderboard</h1>
-<p>Does a reward model prefer socially desirable responses? Figures with 95% bootstrap intervals; click a column to sort.</p>
-<table class="leaderboard"><thead><tr>{header}</tr></thead><tbody>{table}</tbody></table>
+<html lang="en"><head><meta charset="utf-8"><title>social-rm report: {len(documents)} models</title>
+<style>body{{font-family:sans-serif;margin:1.5em;max-width:1240px}} .wide{{overflow-x:auto}}
+table{{border-collapse:collapse;font-size:13px}} td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}
+th{{cursor:pointer;background:#f3f3f3}} small{{color:#555}} img.plot{{margin:6px;border:1px solid #eee;max-width:100%}}
+dt{{font-weight:bold;margin-top:4px}} dd{{margin-left:1.5em}}</style></head>
+<body><h1>social-rm report: {len(documents)} models</h1>
+<p>Does a reward model prefer socially desirable responses? On social-pairs {_text(dataset.get("path", ""))}
+(config {_text(dataset.get("config", ""))}, split {_text(dataset.get("split", ""))}, fingerprint
+<code>{_text(str(dataset.get("fingerprint", ""))[:16])}</code>). Each cell: the figure and its 95% interval; ↑ higher
+is better, ↓ lower is better; click a column to sort.</p>
+<div class="wide"><table class="leaderboard"><thead><tr>{header}</tr></thead><tbody>{table}</tbody></table></div>
+<h2>What the figures mean</h2><dl class="glossary">{glossary}</dl>
 <h2>Bias avoidance against context faithfulness</h2><img class="plot" id="tradeoff" alt="trade-off" src="{_png(plots.tradeoff(documents))}">
 <h2>Over-caution against undesirable preference</h2><img class="plot" id="safety-tradeoff" alt="safety trade-off" src="{_png(plots.safety_tradeoff(documents))}">
 <p>Diagnostics: the length-bias plot is Spearman's correlation between a response's score and its length (0: no
 length preference; the length baseline is +1). The reliability diagram compares sigmoid(chosen - rejected) with how
-often it is right; it means something only for Bradley-Terry rewards (classifiers, DPO), not for log-probabilities,
-judges or baselines.</p>
+often it is right; it is drawn only for Bradley-Terry rewards (classifiers, DPO), where that is a probability.</p>
 {comparison_html(comparison, documents) if comparison else ""}
 {"".join(sections)}
 <script>{SORT_SCRIPT}</script></body></html>

@@ -41,7 +41,9 @@ class ModelScorer:
         self.load_options = settings.options
         self.name = settings.model
         self.truncated = 0
-        self.tokens = 0  # tokens through the model (packed rows, or padded batches' sequences without padding)
+        self.tokens = (
+            0  # tokens through the model (packed rows, or padded batches' sequences without padding)
+        )
         self.budget: batching.TokenBudget | None = None  # sized at the first batch
         if loaded:
             self.tokenizer, self.model = loaded
