@@ -6,7 +6,12 @@ BIN := $(VENV)/bin
 OUT ?= out/demo
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_EVALUATE_OFFLINE=1
 
-.PHONY: demo test test-fast check-wheel lint bench browser device-bundle
+.PHONY: demo test test-fast check-wheel lint bench browser device-bundle corpora
+
+# The raw corpora the tests read: $SOCIAL_RM_SOURCES, else ../shared/corpora, else .corpora, which `make corpora`
+# fills from the pinned URLs (sha256-checked; a rerun resumes). Without a network it stops at once, saying so.
+CORPORA ?= $(or $(SOCIAL_RM_SOURCES),$(wildcard ../shared/corpora),.corpora)
+CORPORA_HOSTS := https://raw.githubusercontent.com/ https://github.com/
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,9 +29,16 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-test: $(VENV)/.installed browser lint
+corpora:
+	@if [ "$(CORPORA)" != ".corpora" ]; then echo "raw corpora: $(CORPORA)"; exit 0; fi; \
+	python3 .ci/reachable $(CORPORA_HOSTS) || { echo "make: the tests need the raw corpora: set \
+	SOCIAL_RM_SOURCES to a folder of them, put them at ../shared/corpora, or run 'make corpora' (social-rm \
+	fetch-corpora --to .corpora) where $(CORPORA_HOSTS)can be reached" >&2; exit 1; }; \
+	$(MAKE) -s $(VENV)/.installed && $(BIN)/social-rm fetch-corpora --to .corpora
+
+test: corpora $(VENV)/.installed browser lint
 	bash .ci/check-wheel
-	SOCIAL_RM_REQUIRE_CORPORA=1 $(BIN)/python -m pytest -q
+	SOCIAL_RM_SOURCES=$(abspath $(CORPORA)) SOCIAL_RM_REQUIRE_CORPORA=1 $(BIN)/python -m pytest -q
 
 # Runs anywhere: the tests that need ../shared/corpora are skipped (and counted) when it is not there.
 test-fast: $(VENV)/.installed

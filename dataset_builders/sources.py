@@ -54,11 +54,13 @@ def cache_dir() -> Path:
 
 
 def _verify(raw: RawFile, path: Path, expected: str | None = None) -> Path:
-    expected = expected or raw.sha256
+    """`path`, if its sha256 is `expected` (default: the staged form's, or the bytes at the URL where they differ,
+    as `fetch-corpora` saves them)."""
+    accepted = (expected,) if expected else (raw.sha256, raw.url_sha256)
     actual = sha256_of(path)
-    if actual != expected:
+    if actual not in accepted:
         raise SourceError(
-            f"{path}: sha256 mismatch for {raw.path} (expected {expected}, got {actual}); "
+            f"{path}: sha256 mismatch for {raw.path} (expected {accepted[0]}, got {actual}); "
             f"the file is not the pinned upstream version. Fetch it again from {raw.url}"
         )
     return path
@@ -70,14 +72,24 @@ def download(raw: RawFile) -> Path:
         raise SourceError(
             f"{raw.path} has no pinned download: fetch it from {raw.url} and pass the folder that holds it with --sources"
         )
+    return fetch_to(raw, cached(raw))
+
+
+def cached(raw: RawFile) -> Path:
+    """Where `download` keeps `raw` in the cache."""
+    return cache_dir() / (raw.url_sha256 or raw.sha256) / Path(raw.path).name
+
+
+def fetch_to(raw: RawFile, target: Path, timeout: float = 60) -> Path:
+    """The bytes at `raw.url` at `target`, sha256-checked, written atomically; a verified copy already there is
+    kept, any other is replaced."""
     expected = raw.url_sha256 or raw.sha256
-    target = cache_dir() / expected / Path(raw.path).name
-    if target.exists():
-        return _verify(raw, target, expected)
+    if target.is_file() and sha256_of(target) == expected:
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:
         try:
-            with urllib.request.urlopen(raw.url, timeout=60) as response:
+            with urllib.request.urlopen(raw.url, timeout=timeout) as response:
                 shutil.copyfileobj(response, tmp)
         except OSError as error:
             os.unlink(tmp.name)

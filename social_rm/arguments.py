@@ -34,6 +34,7 @@ each command's --help has an example"""
 
 EXAMPLES = {
     "build": ["social-rm build --sources ../shared/corpora --out out/social-pairs --only bbq,xstest"],
+    "fetch-corpora": ["social-rm fetch-corpora --to .corpora", "social-rm fetch-corpora --list"],
     "score": [
         "social-rm score --dataset out/social-pairs --model Skywork/Skywork-Reward-V2-Qwen3-0.6B "
         "--out out/scores/skywork.parquet",
@@ -161,6 +162,21 @@ def parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     _add_build_args(build)
+
+    fetch = commands.add_parser(
+        "fetch-corpora", help="download the raw corpora from their pinned URLs, sha256-checked, resumable"
+    )
+    fetch.add_argument(
+        "--to",
+        type=Path,
+        help="a sources folder to fill, for --sources (default: the download cache build reads)",
+    )
+    fetch.add_argument(
+        "--with-train", action="store_true", help="also the train files --with-train builds read"
+    )
+    fetch.add_argument(
+        "--list", action="store_true", help="print each file's URL and where it goes, fetch nothing"
+    )
 
     score = commands.add_parser("score", help="score every pair of social-pairs with a model")
     _add_dataset_args(score)

@@ -38,6 +38,17 @@ def cmd_build(args) -> None:
     )
 
 
+def cmd_fetch_corpora(args) -> None:
+    from social_rm.dataset_builders.fetch import fetch_corpora, pinned_files, target
+
+    if args.list:
+        for raw in pinned_files(args.with_train):
+            print(f"{raw.url}\t{target(raw, args.to)}")
+        return
+    kept, fetched = fetch_corpora(args.to, args.with_train)
+    print(f"{kept + fetched} raw files verified in {args.to or 'the download cache'} ({fetched} fetched)")
+
+
 def _scorer(args, model: str | None):
     """The scorer of `--model`/`--kind` with the options the user set; a baseline refuses model options."""
     from social_rm.scoring.kinds import KINDS, get_scorer, option_classes, resolve_kind
@@ -252,6 +263,7 @@ def cmd_models(args) -> None:
 COMMANDS = {
     "models": cmd_models,
     "build": cmd_build,
+    "fetch-corpora": cmd_fetch_corpora,
     "score": cmd_score,
     "evaluate": cmd_evaluate,
     "run": cmd_run,

@@ -49,3 +49,43 @@ def test_a_download_with_other_bytes_leaves_nothing_in_the_cache(sources, monkey
         src.download(raw)
     assert list((tmp_path / "cache").rglob("*.jsonl")) == []
     assert list((tmp_path / "cache").rglob("*")) == [tmp_path / "cache" / AGE.sha256]
+
+
+@pytest.fixture
+def local_pins(sources, monkeypatch):
+    """Every pinned raw file, its URL pointing at the real corpus file (file://; the network is closed here)."""
+    from social_rm.dataset_builders import fetch
+
+    files = [replace(raw, url=(sources / raw.path).as_uri(), url_sha256=None) for raw in fetch.pinned_files()]
+    monkeypatch.setattr(fetch, "pinned_files", lambda with_train=False: files)
+    return files
+
+
+def test_fetch_corpora_fills_a_sources_folder_that_builds_and_resumes(local_pins, tmp_path):
+    from social_rm.dataset_builders.build import build
+    from social_rm.dataset_builders.fetch import fetch_corpora
+
+    folder = tmp_path / "corpora"
+    assert fetch_corpora(folder, progress=False) == (0, len(local_pins)) and len(local_pins) > 30
+    for raw in local_pins:
+        assert src.sha256_of(folder / raw.path) == raw.sha256
+    (folder / AGE.path).write_text("truncated")  # a file cut short by a killed fetch
+    assert fetch_corpora(folder, progress=False) == (len(local_pins) - 1, 1)
+    built = build(tmp_path / "out", folder, only=["bbq", "stereoset"])
+    assert {b.builder.name for b in built} == {"bbq", "stereoset"}
+
+
+def test_fetch_corpora_without_a_network_stops_at_once_naming_the_hosts(local_pins, monkeypatch, tmp_path):
+    import time
+
+    from social_rm.dataset_builders import fetch
+
+    closed = [replace(raw, url=f"http://127.0.0.1:9/{raw.path}") for raw in local_pins]
+    monkeypatch.setattr(fetch, "pinned_files", lambda with_train=False: closed)
+    start = time.monotonic()
+    with pytest.raises(src.SourceError) as error:
+        fetch.fetch_corpora(tmp_path / "corpora", progress=False)
+    assert time.monotonic() - start < 20
+    assert str(error.value).startswith("cannot reach 127.0.0.1:9 (")
+    assert "`social-rm fetch-corpora --list` prints every URL" in str(error.value)
+    assert not (tmp_path / "corpora").exists()
