@@ -33,7 +33,7 @@ corpora:
 	@if [ "$(CORPORA)" != ".corpora" ]; then echo "raw corpora: $(CORPORA)"; exit 0; fi; \
 	python3 .ci/reachable $(CORPORA_HOSTS) || { echo "make: the tests need the raw corpora: set \
 	SOCIAL_RM_SOURCES to a folder of them, put them at ../shared/corpora, or run 'make corpora' (social-rm \
-	fetch-corpora --to .corpora) where $(CORPORA_HOSTS)can be reached" >&2; exit 1; }; \
+	fetch-corpora --to .corpora) where $(CORPORA_HOSTS) can be reached" >&2; exit 1; }; \
 	$(MAKE) -s $(VENV)/.installed && $(BIN)/social-rm fetch-corpora --to .corpora
 
 test: corpora $(VENV)/.installed browser lint
