@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm.auto import tqdm
 
 from social_rm.dataset_builders.base import Builder, BuiltSource, SkipRecord
 from social_rm.dataset_builders.card import render_card
@@ -67,6 +68,7 @@ def build(
     exclude_licenses: list[str] = (),
     verify: bool = True,
     with_train: bool = False,
+    progress: bool = True,
 ) -> list[BuiltSource]:
     """Build every selected source and write the dataset folder atomically: everything goes to a temporary
     folder beside `out_dir` that replaces it in one step only once complete (`output.replace`), so a failed or
@@ -84,7 +86,7 @@ def build(
     named = {b.name for b in builders}
     kept = [name for name in existing_sources(out_dir) if name not in named] if only else []
     built = []
-    for builder in builders:
+    for builder in tqdm(builders, desc="building social-pairs", unit="source", disable=not progress):
         logger.info(f"building {builder.name} ...")
         try:
             built.append(build_source(builder, sources_dir, verify, with_train))

@@ -364,8 +364,12 @@ def test_the_registry_covers_every_read_out(tmp_path, texts, caplog):
     assert known_models.find("Skywork/Skywork-Reward-V2-Llama-3.1-8B").license == "llama3.1"
     assert known_models.find("someone/my-rm") is None
     listed = subprocess.run([SOCIAL_RM, "models"], capture_output=True, text=True, check=True).stdout
-    assert len(listed.strip().splitlines()) == len(known_models.KNOWN_MODELS) + 1
-    assert re.search(r"nvidia/Llama-3.1-Nemotron-70B-Reward-HF\s+token-logit\s+llama3.1\s+https://", listed)
+    assert len(listed.strip().splitlines()) == len(known_models.KNOWN_MODELS) + 2  # header, rows, legend
+    assert re.search(
+        r"nvidia/Llama-3.1-Nemotron-70B-Reward-HF\s+token-logit\[0\]\s+bfloat16\s+llama3.1\s+https://", listed
+    )
+    assert re.search(r"openbmb/UltraRM-13b\s+value-head\s+bfloat16\s+fixed\s+mit\s+https://", listed)
+    assert re.search(r"RLHFlow/ArmoRM-Llama3-8B-v0.1\s+score\s+bfloat16\s+yes\s+llama3\s+https://", listed)
     folder = save_tiny_model(tmp_path / "my-rm", "classifier", texts)
     with caplog.at_level("INFO", logger="social_rm"):
         get_scorer("classifier", ModelSettings(str(folder)))

@@ -7,14 +7,18 @@ module's `compare_social_rm` (metric/social_rm/comparison.py); this module check
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import datasets
+from tqdm.auto import tqdm
 
 from social_rm.data import DatasetRef, columns, pair_ids
 from social_rm.errors import SocialRMError
 from social_rm.results.evaluation import MetricInputError, check_same_dataset
 from social_rm.results.scores import Scores, align
+
+logger = logging.getLogger(__name__)
 
 # a bootstrap p-value is at least 2 / n_bootstrap: under 100 resamples a comparison cannot say much at 5%
 MIN_BOOTSTRAP = 100
@@ -56,12 +60,15 @@ def compare(
             f"compare needs --n-bootstrap of at least {MIN_BOOTSTRAP} (got {n_bootstrap}): its p-values come from "
             f"the bootstrap and cannot go below 2/n_bootstrap"
         )
-    named = [(Path(f), read_scores(f)) for f in files]
+    named = [
+        (Path(f), read_scores(f)) for f in tqdm(files, desc="reading scores files", unit="file", leave=False)
+    ]
     names = model_names(named)
     for path, scores in named:
         check_same_dataset(scores, ref, f"scores file {path}")
     ids = pair_ids(ds)
     aligned = {name: align(ids, scores, f"scores file {path}") for name, (path, scores) in zip(names, named)}
+    logger.info(f"comparing {len(names)} models: {n_bootstrap:,} paired resamples of the items ...")
     try:
         result = compare_social_rm(aligned, n_bootstrap=n_bootstrap, seed=seed, adjust=adjust, **columns(ds))
     except ValueError as error:

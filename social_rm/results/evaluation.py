@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 import datasets
+from tqdm.auto import tqdm
 
 from social_rm.data import DatasetError, DatasetRef, columns, pair_ids
 from social_rm.errors import SocialRMError
@@ -73,6 +74,7 @@ def evaluate_scores(
     metric=None,
     source: str = "scores file",
     allow_other_dataset: bool = False,
+    progress: bool = True,
 ) -> dict:
     """The results document of `scores` on `ds`: the metric's result, the diagnostics and how they were made.
     Scores recorded for another build of the dataset are refused unless `allow_other_dataset`."""
@@ -80,7 +82,10 @@ def evaluate_scores(
 
     check_same_dataset(scores, ref, source, allow_other_dataset)
     chosen, rejected = align(pair_ids(ds), scores, source, subset=True)
+    bar = tqdm(total=2, desc="evaluating: the metric", unit="step", disable=not progress)
     result = _metric(ds, chosen, rejected, n_bootstrap, seed, metric, source)
+    bar.update()
+    bar.set_description("evaluating: the diagnostics")
     model = scores.metadata.get("model", {})
     document = results_document(result, scores, ref, n_bootstrap, seed, allow_other_dataset)
     if len(scores.ids) > len(ds):  # e.g. scores of the whole dataset, evaluated on one config
@@ -94,6 +99,8 @@ def evaluate_scores(
     document["diagnostics"] = diagnostics(
         ds, chosen, rejected, model.get("kind"), n_bootstrap, seed, model.get("bradley_terry")
     )
+    bar.update()
+    bar.close()
     return document
 
 
