@@ -80,16 +80,15 @@ def verify(
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     try:
-        check_figures(
-            results_path, evaluate_scores(ds, ref, scores, LEADERBOARD_N_BOOTSTRAP, LEADERBOARD_SEED)
+        recomputed = evaluate_scores(
+            ds, ref, scores, LEADERBOARD_N_BOOTSTRAP, LEADERBOARD_SEED, progress=False
         )
-        scorer = scorer_for(identity, weights, device)
-    except FiguresDiffer as error:
+        check_figures(results_path, recomputed)
+    except SocialRMError as error:  # scores that do not fit the dataset, or a figure they do not give
         return _write(folder, record, "failed", str(error))
-    except (
-        SocialRMError,
-        OSError,
-    ) as error:  # a model that cannot be loaded here: the row stays self-reported
+    try:
+        scorer = scorer_for(identity, weights, device)
+    except (SocialRMError, OSError, ValueError) as error:  # not loadable here: the row stays self-reported
         return _write(folder, record, "self-reported", f"the model could not be loaded: {error}")
     from social_rm.scoring.runner import score_pairs
 
