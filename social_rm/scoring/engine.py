@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from social_rm.scoring.models import input_device, is_library_class
-from social_rm.scoring.padded import token_logprobs
+from social_rm.scoring.padded import no_cache, token_logprobs
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
         for member, own_at in row.spans
     ]
     with torch.inference_mode():
-        output = model(input_ids=ids, attention_mask=mask, position_ids=positions)
+        output = model(input_ids=ids, attention_mask=mask, position_ids=positions, **no_cache(model))
         if read == "hidden":
             hidden = output.last_hidden_state
             last = torch.tensor(ends, device=hidden.device)

@@ -26,6 +26,14 @@ def padded(sequences: list[list[int]], pad: int, device):
     return ids.to(device), mask.to(device)
 
 
+def no_cache(model) -> dict:
+    """`use_cache=False` for a model whose forward takes it: scoring reads one pass, and a decoder would otherwise
+    build a key/value cache of every layer (concatenations and memory for nothing)."""
+    import inspect
+
+    return {"use_cache": False} if "use_cache" in inspect.signature(model.forward).parameters else {}
+
+
 def own_forward(model, sequences: list[list[int]], pad: int | None, read: Callable) -> np.ndarray:
     """`read(output)` of the model's own forward pass, one float64 per sequence. A head that pools at the last
     token that is not the pad token (transformers' sequence classifiers) reads each sequence's last token when the
@@ -40,7 +48,7 @@ def own_forward(model, sequences: list[list[int]], pad: int | None, read: Callab
     with torch.inference_mode():
         for group in [together] * bool(together) + [[i] for i in alone]:
             ids, mask = padded([sequences[i] for i in group], 0 if pad is None else pad, device)
-            out[group] = read(model(input_ids=ids, attention_mask=mask))
+            out[group] = read(model(input_ids=ids, attention_mask=mask, **no_cache(model)))
     return out
 
 
@@ -50,7 +58,7 @@ def last_hidden(backbone, sequences: list[list[int]]):
 
     ids, mask = padded(sequences, 0, input_device(backbone))
     with torch.inference_mode():
-        hidden = backbone(input_ids=ids, attention_mask=mask).last_hidden_state
+        hidden = backbone(input_ids=ids, attention_mask=mask, **no_cache(backbone)).last_hidden_state
     last = torch.tensor([len(s) - 1 for s in sequences], device=hidden.device)
     return hidden[torch.arange(len(sequences), device=hidden.device), last]
 
@@ -87,7 +95,7 @@ def response_logprobs(model, encoded: list[Encoded], reduction: str) -> np.ndarr
 
     ids, mask = padded([e.ids for e in encoded], 0, input_device(model))
     with torch.inference_mode():
-        logits = model(input_ids=ids, attention_mask=mask).logits
+        logits = model(input_ids=ids, attention_mask=mask, **no_cache(model)).logits
         logprobs = token_logprobs(logits[:, :-1], ids[:, 1:])
     # token t is predicted at position t - 1
     return reduce(
@@ -103,7 +111,7 @@ def next_token_logits(model, sequences: list[list[int]], token_ids: list[int]) -
     device = input_device(model)
     ids, mask = padded(sequences, 0, device)
     with torch.inference_mode():
-        logits = model(input_ids=ids, attention_mask=mask).logits
+        logits = model(input_ids=ids, attention_mask=mask, **no_cache(model)).logits
     last = torch.tensor([len(s) - 1 for s in sequences], device=device)
     picked = logits[torch.arange(len(sequences), device=device), last][:, token_ids]
     return picked.float().cpu().numpy().astype(np.float64)
