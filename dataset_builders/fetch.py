@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from tqdm.auto import tqdm
 
 from social_rm.dataset_builders.registry import BUILDERS
-from social_rm.dataset_builders.sources import RawFile, SourceError, cached, fetch_to, sha256_of
+from social_rm.dataset_builders.sources import RawFile, SourceError, cached, fetch_to, fetched
 
 logger = logging.getLogger(__name__)
 REACH_TIMEOUT = 15  # seconds to decide that a host cannot be reached
@@ -32,10 +32,6 @@ def pinned_files(with_train: bool = False) -> list[RawFile]:
             if raw.sha256:
                 files.setdefault(raw.path, raw)
     return list(files.values())
-
-
-def _verified(raw: RawFile, path: Path) -> bool:
-    return path.is_file() and sha256_of(path) == (raw.url_sha256 or raw.sha256)
 
 
 def check_reachable(files: list[RawFile]) -> None:
@@ -68,7 +64,7 @@ def fetch_corpora(to: Path | None = None, with_train: bool = False, progress: bo
     """Fetch every pinned raw file into the sources folder `to` (None: the download cache); (files already there
     and verified, files fetched)."""
     files = pinned_files(with_train)
-    todo = [raw for raw in files if not _verified(raw, target(raw, to))]
+    todo = [raw for raw in files if not fetched(raw, target(raw, to))]
     if todo:
         check_reachable(todo)
     for raw in tqdm(todo, desc="fetching corpora", unit="file", disable=not progress):

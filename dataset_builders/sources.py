@@ -80,11 +80,16 @@ def cached(raw: RawFile) -> Path:
     return cache_dir() / (raw.url_sha256 or raw.sha256) / Path(raw.path).name
 
 
+def fetched(raw: RawFile, target: Path) -> bool:
+    """Whether `target` holds the bytes at `raw.url`."""
+    return target.is_file() and sha256_of(target) == (raw.url_sha256 or raw.sha256)
+
+
 def fetch_to(raw: RawFile, target: Path, timeout: float = 60) -> Path:
     """The bytes at `raw.url` at `target`, sha256-checked, written atomically; a verified copy already there is
     kept, any other is replaced."""
     expected = raw.url_sha256 or raw.sha256
-    if target.is_file() and sha256_of(target) == expected:
+    if fetched(raw, target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:

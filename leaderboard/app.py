@@ -16,7 +16,7 @@ import pandas as pd
 
 from social_rm.dataset_builders.schema import DOMAINS
 from social_rm.results import plots
-from social_rm.results.report import HEADLINE, leaderboard_rows, load_documents, sort_rows
+from social_rm.results.report import HEADLINE, VERIFICATION, leaderboard_rows, load_documents, sort_rows
 
 SORTABLE = {
     "social score": "social_score",
@@ -109,9 +109,7 @@ def build() -> gr.Blocks:
     with gr.Blocks(title="social-rm leaderboard") as app:
         gr.Markdown(
             "# social-rm leaderboard\nDoes a reward model prefer socially desirable responses? Figures with 95% "
-            "bootstrap intervals, computed from each submission's scores. *verified*: the maintainers re-scored a "
-            "sample of pairs with the model and got the submitted scores (`social-rm verify`); *self-reported*: "
-            "not yet, or the model could not be loaded; *failed*: the scores are not the model's."
+            f"bootstrap intervals, computed from each submission's scores. Verification: {VERIFICATION}."
         )
         if not documents:
             gr.Markdown(EXPECTED.format(folder=results_folder()), elem_id="no-results")

@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from social_rm.scoring.options import positive_int
+
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Descriptions wrapped as argparse does; the examples in the epilog kept line by line."""
+    """A one-line text (a description) wrapped as argparse does; one of several lines (the examples) kept as
+    written."""
 
     def _fill_text(self, text, width, indent):
-        if text.startswith("example:") or text.startswith("a first run:"):
+        if "\n" in text:
             return super()._fill_text(text, width, indent)
         return argparse.HelpFormatter._fill_text(self, text, width, indent)
 
@@ -65,12 +68,6 @@ DESCRIPTION = (
     "social-rm: build social-pairs, score it with a reward model, evaluate the scores, compare models, report and "
     "submit to the leaderboard."
 )
-
-
-def _positive_int(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (got {value!r})")
-    return int(value)
 
 
 def _csv(value: str) -> list[str]:
@@ -251,7 +248,7 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--weights", help="where the model's weights are, if not at its recorded name (a local copy)"
     )
-    verify.add_argument("--sample", type=_positive_int, default=500, help="pairs to re-score (default 500)")
+    verify.add_argument("--sample", type=positive_int, default=500, help="pairs to re-score (default 500)")
     verify.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
     verify.add_argument(
         "--tolerance",

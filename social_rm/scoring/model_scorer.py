@@ -126,16 +126,22 @@ class ModelScorer:
         self.tokens += sum(len(r.ids) for r in rows) if rows is not None else sum(len(e.ids) for e in encoded)
         return Prepared(encoded, rows)
 
-    def token_budget(self) -> int:
-        """Tokens per batch, padding included: --max-tokens-per-batch, else sized from the device's free memory."""
-        return self.settings.max_tokens_per_batch or models.auto_token_budget(self.model, engine.ROW_LENGTH)
+    def token_budget(self) -> batching.TokenBudget:
+        """Tokens per batch, padding included: --max-tokens-per-batch, else sized from the device's free memory
+        once, at the first call (it halves on out-of-memory for the rest of the run)."""
+        if self.budget is None:
+            tokens = self.settings.max_tokens_per_batch
+            self.budget = batching.TokenBudget(
+                tokens or models.auto_token_budget(self.model, engine.ROW_LENGTH)
+            )
+        return self.budget
 
     def describe(self) -> str:
         """The start-up line of a run: the device, dtype, how sequences go through the model and the budget."""
         path = "packed rows (each prompt once per item)" if self.packs else "padded, length-sorted batches"
         if self.packs and not self.settings.prefix_sharing:
             path = "packed rows (no prefix sharing)"
-        budget = self.budget.tokens if self.budget else self.token_budget()
+        budget = self.token_budget().tokens
         auto = "" if self.settings.max_tokens_per_batch else " (auto, from free memory)"
         return (
             f"{self.name}: {self.kind} on {self.model.device}, {self.model.dtype}, {path}, "
@@ -150,15 +156,15 @@ class ModelScorer:
         """Yield (sequence indices, outputs) batch by batch: the packed rows through `packed(rows)`, which returns
         the members it read and their outputs; where the scorer does not pack, padded, length-sorted batches of
         sequences through `plain(encoded sequences)`."""
-        if self.budget is None:
-            self.budget = batching.TokenBudget(self.token_budget())
         rows, encoded = prepared.rows, prepared.encoded
         if rows is None:
             run = lambda batch: plain([encoded[i] for i in batch])  # noqa: E731
-            yield from batching.run_batches([len(e.ids) for e in encoded], self.budget, run)
+            yield from batching.run_batches([len(e.ids) for e in encoded], self.token_budget(), run)
             return
         run = lambda batch: packed([rows[i] for i in batch])  # noqa: E731
-        for _, (members, outputs) in batching.run_batches([len(r.ids) for r in rows], self.budget, run):
+        for _, (members, outputs) in batching.run_batches(
+            [len(r.ids) for r in rows], self.token_budget(), run
+        ):
             yield members, outputs
 
 

@@ -22,7 +22,7 @@ def option(default, help: str, **argument):
     return field(default=default, metadata={"help": help, **argument})
 
 
-def _positive(value: str) -> int:
+def positive_int(value: str) -> int:
     if not value.lstrip("-").isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer (got {value!r})")
     return int(value)
@@ -32,7 +32,7 @@ def _budget(value: str) -> int | None:
     if value == "auto":
         return None
     try:
-        return _positive(value)
+        return positive_int(value)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected a positive number of tokens or auto (got {value!r})"
@@ -103,7 +103,7 @@ class ModelSettings:
     max_length: int | None = option(
         4096,
         "tokens per sequence: a longer prompt is cut from the left, a response too long alone at its end",
-        type=_positive,
+        type=positive_int,
     )
     max_tokens_per_batch: int | None = option(
         None,

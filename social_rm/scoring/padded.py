@@ -5,6 +5,7 @@ positions, so a score does not depend on the batch it was computed in (within fl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -29,9 +30,14 @@ def padded(sequences: list[list[int]], pad: int, device):
 def no_cache(model) -> dict:
     """`use_cache=False` for a model whose forward takes it: scoring reads one pass, and a decoder would otherwise
     build a key/value cache of every layer (concatenations and memory for nothing)."""
+    return {"use_cache": False} if _takes_use_cache(type(model)) else {}
+
+
+@functools.cache
+def _takes_use_cache(cls) -> bool:
     import inspect
 
-    return {"use_cache": False} if "use_cache" in inspect.signature(model.forward).parameters else {}
+    return "use_cache" in inspect.signature(cls.forward).parameters
 
 
 def own_forward(model, sequences: list[list[int]], pad: int | None, read: Callable) -> np.ndarray:
