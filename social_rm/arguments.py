@@ -60,7 +60,11 @@ EXAMPLES = {
         "social-rm compare --dataset out/social-pairs --scores out/scores/a.parquet out/scores/b.parquet "
         "--adjust holm --out compare.json"
     ],
-    "models": ["social-rm models", "social-rm models --read-outs"],
+    "models": [
+        "social-rm models",
+        "social-rm models --read-outs",
+        "social-rm models Skywork/Skywork-Reward-V2-Llama-3.1-8B --dataset out/social-pairs --config bbq",
+    ],
     "convert": ["social-rm convert --dataset out/social-pairs --to rewardbench --out social-pairs.jsonl"],
 }
 
@@ -103,8 +107,10 @@ def _add_metric_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_dataset_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, help="a built social-pairs folder or a Hub dataset id")
+def _add_dataset_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument(
+        "--dataset", required=required, help="a built social-pairs folder or a Hub dataset id"
+    )
     parser.add_argument(
         "--config",
         default="default",
@@ -276,7 +282,15 @@ def parser() -> argparse.ArgumentParser:
     models = commands.add_parser(
         "models", help="the registry of known reward models: how each is read, its licence and link"
     )
+    models.add_argument(
+        "name",
+        nargs="?",
+        help="a model (Hub id or folder): its entry, and the first pair of --dataset as the model will read it",
+    )
     models.add_argument("--read-outs", action="store_true", help="list the read-outs (--reward-from) instead")
+    _add_dataset_args(models, required=False)
+    models.add_argument("--max-length", type=positive_int, default=4096, help="as social-rm score's")
+    models.add_argument("--trust-remote-code", action="store_true", help="as social-rm score's")
 
     convert = commands.add_parser("convert", help="write social-pairs in another tool's format (rewardbench)")
     _add_dataset_args(convert)

@@ -252,6 +252,18 @@ def cmd_models(args) -> None:
     from social_rm.scoring.known_models import table
     from social_rm.scoring.readouts import READOUTS
 
+    if args.name:
+        from social_rm.scoring.options import LoadOptions
+        from social_rm.scoring.show import show
+
+        if not args.dataset:
+            raise SocialRMError(
+                "social-rm models NAME shows a pair of --dataset as the model reads it: name one"
+            )
+        _, ds = _dataset(args)
+        load = LoadOptions(trust_remote_code=args.trust_remote_code)
+        print(show(args.name, ds[0], args.max_length, load))
+        return
     if not args.read_outs:
         print(table())
         return

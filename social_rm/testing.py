@@ -18,27 +18,47 @@ SPECIAL = ["<s>", "</s>", "<pad>", "<|system|>", "<|user|>", "<|assistant|>", "<
 
 
 def train_tokenizer(
-    texts: Iterable[str], vocab_size: int = 600, pad: bool = True, chat_template: bool = True
+    texts: Iterable[str],
+    vocab_size: int = 600,
+    pad: bool | str = True,
+    chat_template: bool | str = True,
+    special: list[str] | None = None,
+    bos: str | None = "<s>",
+    eos: str = "</s>",
+    add_bos: bool = False,
+    **tokens: str,
 ):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """A byte-level BPE tokenizer trained on `texts`. By default it has our own special tokens and chat template;
+    a model family's are arguments: its `special` tokens, `bos`, `eos`, `pad` (True: "<pad>", a string: that
+    token, False: none), other named tokens (`unk_token`, `cls_token`), its `chat_template` text, and `add_bos`:
+    whether `tokenizer(text)` puts BOS in front, as the Llama, Gemma and Mistral tokenizers do."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
+    pad_token = "<pad>" if pad is True else pad or None
+    names = [t for t in (bos, eos, pad_token, *tokens.values()) if t]
+    special = list(dict.fromkeys(names + list(SPECIAL if special is None else special)))
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     tokenizer.train_from_iterator(texts, trainer)
+    if add_bos:
+        bos_id = tokenizer.token_to_id(bos)
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bos_id)]
+        )
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>" if pad else None
+        tokenizer_object=tokenizer, bos_token=bos, eos_token=eos, pad_token=pad_token, **tokens
     )
     if chat_template:
-        fast.chat_template = CHAT_TEMPLATE
+        fast.chat_template = CHAT_TEMPLATE if chat_template is True else chat_template
     return fast
 
 
-ARCHITECTURES = ("Llama", "Mistral", "Qwen2", "Gemma2")  # transformers' class name prefixes
+ARCHITECTURES = ("Llama", "Mistral", "Qwen2", "Qwen3", "Gemma2")  # transformers' class name prefixes
 
 
 def tiny_config(
@@ -51,7 +71,7 @@ def tiny_config(
     architecture: str = "Llama",
     **extra,
 ):
-    """A config of `architecture` (Llama, Mistral, Qwen2, Gemma2) for `tokenizer`; the defaults make a tiny model,
+    """A config of `architecture` (Llama, Mistral, Qwen2, Qwen3, Gemma2) for `tokenizer`; the defaults make a tiny model,
     real sizes are arguments (Llama-3-8B: hidden 4096, layers 32, heads 32, kv_heads 8, intermediate 14336,
     rope_theta 500000). Sliding windows and Gemma-2's soft-capping go in `extra`."""
     import transformers

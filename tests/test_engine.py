@@ -278,7 +278,7 @@ def one_at_a_time(kind, folder, units):
     return np.array(out)
 
 
-@pytest.mark.parametrize("architecture", ["Mistral", "Qwen2", "Gemma2"])
+@pytest.mark.parametrize("architecture", ["Mistral", "Qwen2", "Qwen3", "Gemma2"])
 @pytest.mark.parametrize("kind", ["classifier", "logprob"])
 def test_sliding_windows_and_soft_capping_give_the_one_sequence_scores(
     models, demo_built, tmp_path, architecture, kind
@@ -287,7 +287,7 @@ def test_sliding_windows_and_soft_capping_give_the_one_sequence_scores(
     ds = load_dataset(str(demo_built[0]), "xstest", split="test")
     extra = (
         {"sliding_window": 6, "use_sliding_window": True}
-        if architecture == "Qwen2"
+        if architecture in ("Qwen2", "Qwen3")
         else {"sliding_window": 6}
     )
     if architecture == "Gemma2":

@@ -22,7 +22,6 @@ from social_rm.results.scores import read_scores
 from social_rm.scoring import known_models
 from social_rm.scoring.kinds import get_scorer
 from social_rm.scoring.options import LoadOptions, ModelSettings
-from social_rm.scoring.readouts import PAIRRM_TEMPLATE
 from social_rm.scoring.runner import score_pairs
 from social_rm.testing import save_tiny_model, tiny_config, train_tokenizer
 from tests.conftest import REPO, SOCIAL_RM, assert_same_scores
@@ -194,7 +193,28 @@ def test_a_registry_chat_template_fix_is_applied(custom_models, tmp_path, pairs)
     assert abs(scores.chosen[0] - model.v_head(hidden)[0, -1, 0].item()) < 1e-5
 
 
-def test_pairwise_reads_both_responses_in_both_orders(tmp_path, texts, pairs):
+def tokenize_pair(
+    tokenizer, source, candidate1, candidate2, source_max_length=1224, candidate_max_length=412
+):
+    """llm-blender's `tokenize_pair` as PairRM-hf's card gives it, for one pair."""
+    max_length = source_max_length + 2 * candidate_max_length
+    source_ids = tokenizer.encode("<|source|>" + source, max_length=source_max_length, truncation=True)
+    candidate_max_length = (max_length - len(source_ids)) // 2
+    candidate1_ids = tokenizer.encode(
+        "<|candidate1|>" + candidate1, max_length=candidate_max_length, truncation=True
+    )
+    candidate2_ids = tokenizer.encode(
+        "<|candidate2|>" + candidate2, max_length=candidate_max_length, truncation=True
+    )
+    return tokenizer.pad(
+        {"input_ids": [source_ids + candidate1_ids + candidate2_ids]},
+        return_tensors="pt",
+        padding="max_length",
+        max_length=max_length,
+    )
+
+
+def test_pairwise_reads_a_pair_as_the_pairrm_card_encodes_it(tmp_path, texts, pairs):
     from transformers import AutoTokenizer, BertForSequenceClassification
 
     from social_rm.testing import save_tiny_encoder
@@ -205,26 +225,30 @@ def test_pairwise_reads_both_responses_in_both_orders(tmp_path, texts, pairs):
         BertForSequenceClassification.from_pretrained(folder),
     )
     model.eval()
+    long = pairs[0]["chosen"][0]["content"] * 200  # over the card's 412-token candidate limit
 
     def first_better(row, a, b):
-        text = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in row["prompt"])
-        ids = torch.tensor([tokenizer(PAIRRM_TEMPLATE.format(conversation=text, a=a, b=b))["input_ids"]])
         with torch.no_grad():
-            return torch.sigmoid(model(input_ids=ids).logits[0, 0]).item()
+            logits = model(**tokenize_pair(tokenizer, row["prompt"][0]["content"], a, b)).logits
+        return torch.sigmoid(logits[0, 0]).item()
 
-    expected = np.array(
-        [
-            (
-                first_better(r, r["chosen"][0]["content"], r["rejected"][0]["content"])
-                + 1
-                - first_better(r, r["rejected"][0]["content"], r["chosen"][0]["content"])
-            )
-            / 2
-            for r in pairs
-        ]
+    expected = []
+    for r, c in zip(pairs, [long] + [r["chosen"][0]["content"] for r in pairs][1:]):
+        rejected = r["rejected"][0]["content"]
+        expected.append((first_better(r, c, rejected) + 1 - first_better(r, rejected, c)) / 2)
+    rows = pairs.to_list()
+    rows[0]["chosen"] = [{"role": "assistant", "content": long}]
+    from datasets import Dataset
+
+    scores = score(
+        tmp_path / "pair-model",
+        Dataset.from_list(rows, features=pairs.features),
+        trust=False,
+        reward_from="pairwise",
     )
-    scores = score(tmp_path / "pair-model", pairs, trust=False, reward_from="pairwise")
-    assert np.abs(scores.chosen - expected).max() < 1e-5 and np.allclose(scores.chosen + scores.rejected, 1)
+    assert np.abs(scores.chosen - np.array(expected)).max() < 1e-5 and np.allclose(
+        scores.chosen + scores.rejected, 1
+    )
     assert len(set(np.round(scores.chosen, 6))) > 3
 
 

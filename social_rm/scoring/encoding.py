@@ -8,6 +8,16 @@ from dataclasses import dataclass
 
 from social_rm.scoring.units import messages
 
+# How a model's card turns a conversation into tokens (a registry entry's `tokenize`, or --tokenize).
+TOKENIZE = {
+    "template": "the chat template's tokens, nothing added: apply_chat_template(conversation, tokenize=True)",
+    "tokenizer": "the templated text through tokenizer(text), which adds the tokenizer's own special tokens "
+    "(a second BOS after a template's own)",
+    "single-bos": "the templated text without its leading BOS through tokenizer(text): one BOS (Skywork-Reward-V2)",
+    "text-pair": "tokenizer(prompt, response): the prompt and the response as a text pair (an encoder such as "
+    "OpenAssistant's DeBERTa)",
+}
+
 
 @dataclass
 class Encoded:
@@ -31,9 +41,10 @@ def encode_many(
     responses: list[str],
     max_length: int | None,
     generation_prompt: bool = False,
+    tokenize: str = "template",
 ) -> list[Encoded]:
     """Chat-template each prompt + response into token ids (followed by the next turn's generation prompt if
-    `generation_prompt`). A response starts where its templated prompt (with its generation prompt) stops matching
+    `generation_prompt`), with the tokenizer's own special tokens added as `tokenize` says (`TOKENIZE`). A response starts where its templated prompt (with its generation prompt) stops matching
     the full sequence's tokens. Over `max_length`, the prompt is cut from the left, or a response too long on its
     own at its end (`_cut`). Each distinct prompt is templated once, its shared text tokenized once where that is exact
     (`_tokenize_shared`), and all texts go through the tokenizer in batched calls."""
@@ -46,16 +57,54 @@ def encode_many(
     for i, (key, prompt) in enumerate(zip(keys, prompts)):
         groups.setdefault(key, (prompt, []))[1].append(i)
     heads = dict(zip(groups, _templated(tokenizer, [prompt for prompt, _ in groups.values()], True)))
+    full, starts = _tokenize_shared(tokenizer, texts, heads, {key: m for key, (_, m) in groups.items()})
+    if tokenize in ("tokenizer", "single-bos"):
+        full, starts = _with_specials(tokenizer, full, starts, tokenize == "single-bos")
     out = []
-    for text, response, ids, start in zip(
-        texts,
-        responses,
-        *_tokenize_shared(tokenizer, texts, heads, {key: m for key, (_, m) in groups.items()}),
-    ):
+    for text, response, ids, start in zip(texts, responses, full, starts):
         if max_length is None or len(ids) <= max_length:
             out.append(Encoded(ids, start, False))
         else:
             out.append(_cut(tokenizer, ids, start, max_length, text, response))
+    return out
+
+
+def _with_specials(tokenizer, full: list, starts: list, single_bos: bool) -> tuple[list, list]:
+    """The token ids `tokenizer(text)` gives where `full` are those of `tokenizer(text, add_special_tokens=False)`:
+    the special tokens its post-processor adds around a text (BOS for Llama, Gemma, Mistral; none for Qwen), after
+    dropping the template's own leading BOS if `single_bos`."""
+    probe = tokenizer("a")["input_ids"]
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    at = next(i for i in range(len(probe)) if probe[i : i + len(plain)] == plain)
+    prefix, suffix = probe[:at], probe[at + len(plain) :]
+    bos = tokenizer.bos_token_id
+    out, out_starts = [], []
+    for ids, start in zip(full, starts):
+        if single_bos and bos is not None and ids[:1] == [bos]:
+            ids, start = ids[1:], start - 1
+        out.append(prefix + ids + suffix)
+        out_starts.append(start + len(prefix))
+    return out, out_starts
+
+
+def encode_text_pairs(tokenizer, prompts: list[list[dict]], responses: list[str], max_length: int | None):
+    """`tokenizer(question, response)` per completion (an encoder's text pair: `[CLS] question [SEP] response
+    [SEP]`); the question is the prompt's one message, or a transcript of several. Over `max_length`, the
+    question is cut."""
+    questions = [
+        p[0]["content"]
+        if len(p) == 1
+        else "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in p)
+        for p in prompts
+    ]
+    whole = tokenizer(questions, responses)["input_ids"]
+    cut = tokenizer(
+        questions, responses, truncation="only_first" if max_length else False, max_length=max_length
+    )
+    out = []
+    for i, ids in enumerate(cut["input_ids"]):
+        start = cut.sequence_ids(i).index(1)
+        out.append(Encoded(ids, start, len(ids) < len(whole[i])))
     return out
 
 
@@ -152,8 +201,10 @@ def _special_end(head: str, text: str, specials: list[str]) -> int:
 
 
 def encode_completions(
-    tokenizer, units, max_length: int | None, generation_prompt: bool = False
+    tokenizer, units, max_length: int | None, generation_prompt: bool = False, tokenize: str = "template"
 ) -> list[Encoded]:
-    """`encode_many` of completions (`units.Completion`)."""
+    """`encode_many` of completions (`units.Completion`), or their text pairs (`encode_text_pairs`)."""
     prompts, responses = [messages(u.prompt) for u in units], [u.response for u in units]
-    return encode_many(tokenizer, prompts, responses, max_length, generation_prompt)
+    if tokenize == "text-pair":
+        return encode_text_pairs(tokenizer, prompts, responses, max_length)
+    return encode_many(tokenizer, prompts, responses, max_length, generation_prompt, tokenize)

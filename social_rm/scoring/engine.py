@@ -26,7 +26,7 @@ from social_rm.scoring.padded import no_cache, token_logprobs
 
 logger = logging.getLogger(__name__)
 
-PACKED_MODEL_TYPES = ("llama", "mistral", "qwen2", "gemma2")
+PACKED_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3", "gemma2")
 # The most tokens an item of several responses holds (a longer sequence is an item of its own): its attention is
 # dense over the item, so a prompt shared by thousands of short responses makes many items of this size
 ROW_LENGTH = 1024

@@ -20,19 +20,26 @@ LLAMA2_INST = (
     "{% for m in messages %}{% if m['role'] == 'user' %}<s>[INST] {{ m['content'] }} </s> [/INST]"
     "{% elif m['role'] == 'assistant' %} {{ m['content'] }}</s>{% endif %}{% endfor %}"
 )
+INST = (
+    "{% for m in messages %}{% if m['role'] == 'user' %}[INST] {{ m['content'] }} [/INST]"
+    "{% elif m['role'] == 'assistant' %} {{ m['content'] }}{% endif %}{% endfor %}"
+)
+ARCHITECTURES = "social_rm.scoring.architectures"
 
 
 @dataclass(frozen=True)
 class KnownModel:
-    pattern: (
-        str  # a Hub id, `*` wildcards allowed, matched case-insensitively; a local folder matches by its name
-    )
+    # a Hub id, `*` wildcards allowed, matched case-insensitively; a local folder matches by its name
+    pattern: str
     reward_from: str  # readouts.READOUTS
     license: str
     link: str
+    # where the reading is restated from: the model card, or reward-bench's loader where the card has no code
+    source: str = "card"
     kind: str = "classifier"
     label_index: int | None = None
     token_index: int | None = None  # token-logit: the vocabulary entry whose logit is the reward
+    tokenize: str = "template"  # encoding.TOKENIZE: how the card turns the conversation into tokens
     trust_remote_code: bool = False  # the model needs its repository's code (the user still passes the flag)
     chat_template: str | None = None  # replaces a missing or wrong chat template
     dtype: str = "bfloat16"  # the dtype it was released in, used on an accelerator with --dtype auto
@@ -50,7 +57,10 @@ class KnownModel:
         shown = {
             k: v
             for k, v in asdict(self).items()
-            if k not in ("pattern", "note", "chat_template") and v is not None and v is not False and v != ""
+            if k not in ("pattern", "note", "chat_template", "license", "link")
+            and v is not None
+            and v is not False
+            and v != ""
         }
         fixed = ", chat template fixed" if self.chat_template else ""
         return f"{self.pattern}: " + ", ".join(f"{k} {v}" for k, v in shown.items()) + fixed
@@ -60,112 +70,188 @@ def _hub(name: str) -> str:
     return f"https://huggingface.co/{name.rstrip('*')}"
 
 
+def _entry(pattern: str, reward_from: str, license: str, **fields) -> KnownModel:
+    return KnownModel(pattern, reward_from, license, _hub(fields.pop("link", pattern)), **fields)
+
+
 KNOWN_MODELS: tuple[KnownModel, ...] = (
-    KnownModel(
-        "Skywork/Skywork-Reward-V2-Llama-3.1-8B*",
-        "logits",
-        "llama3.1",
-        _hub("Skywork/Skywork-Reward-V2-Llama-3.1-8B"),
-    ),
-    KnownModel(
+    # Skywork-Reward-V2's card: the template's text without its BOS, through tokenizer(text): one BOS
+    _entry("Skywork/Skywork-Reward-V2-Llama-3.1-8B*", "logits", "llama3.1", tokenize="single-bos"),
+    _entry("Skywork/Skywork-Reward-V2-Llama-3.2-*", "logits", "llama3.2", tokenize="single-bos"),
+    _entry(
         "Skywork/Skywork-Reward-V2-Qwen3-*",
         "logits",
         "apache-2.0",
-        _hub("Skywork/Skywork-Reward-V2-Qwen3-8B"),
+        tokenize="single-bos",
+        link="Skywork/Skywork-Reward-V2-Qwen3-8B",
+        note="Qwen3's tokenizer adds no BOS: the template's tokens as they are",
     ),
-    KnownModel(
+    _entry(
         "Skywork/Skywork-Reward-Gemma-2-27B*",
         "logits",
         "Skywork Community License; Gemma terms",
-        _hub("Skywork/Skywork-Reward-Gemma-2-27B-v0.2"),
-        note="Gemma-2 soft-caps its attention: scored with eager attention, in bfloat16 on a GPU",
+        link="Skywork/Skywork-Reward-Gemma-2-27B-v0.2",
+        note="Gemma-2 soft-caps its attention: loaded with eager attention",
     ),
-    KnownModel(
+    _entry(
         "Skywork/Skywork-Reward-Llama-3.1-8B*",
         "logits",
         "Skywork Community License; Llama 3.1",
-        _hub("Skywork/Skywork-Reward-Llama-3.1-8B-v0.2"),
+        link="Skywork/Skywork-Reward-Llama-3.1-8B-v0.2",
     ),
-    KnownModel(
-        "allenai/Llama-3.1-Tulu-3-8B-RM", "logits", "llama3.1", _hub("allenai/Llama-3.1-Tulu-3-8B-RM")
+    _entry(
+        "allenai/Llama-3.1-Tulu-3-8B-RM",
+        "logits",
+        "llama3.1",
+        source="reward-bench",
+        note="the card has no code; reward-bench tokenizes the templated text again and masks the first of the "
+        "two BOS, which leaves the template's one: read with the template's tokens",
     ),
-    KnownModel(
+    _entry(
+        "infly/INF-ORM-Llama3.1-70B",
+        "logits",
+        "llama3.1",
+        model_class=f"{ARCHITECTURES}:INFORMForSequenceClassification",
+        note="the card's class: a two-layer score head, read before the first pad token",
+    ),
+    _entry(
         "OpenAssistant/reward-model-deberta-v3-large-v2",
         "logits",
         "mit",
-        _hub("OpenAssistant/reward-model-deberta-v3-large-v2"),
+        tokenize="text-pair",
         dtype="float32",
-        note="an encoder: padded batches; its tokenizer has no chat template, so the plain transcript is used",
+        note="the card reads tokenizer(question, answer); its Hub main holds only pytorch_model.bin (--allow-pickle)",
     ),
-    KnownModel(
+    _entry(
         "RLHFlow/ArmoRM-Llama3-8B-v0.1",
         "score",
         "llama3",
-        _hub("RLHFlow/ArmoRM-Llama3-8B-v0.1"),
         trust_remote_code=True,
         note="--label-index N reads objective N of its 19 `rewards` instead",
     ),
-    KnownModel(
+    _entry("nicolinho/QRM-Llama3.1-8B*", "score", "llama3.1", trust_remote_code=True),
+    _entry("nicolinho/QRM-Llama3-8B", "score", "llama3", source="reward-bench", trust_remote_code=True),
+    _entry(
+        "nicolinho/QRM-Gemma-2-27B",
+        "score",
+        "gemma",
+        trust_remote_code=True,
+        note="Gemma-2 soft-caps its attention: loaded with eager attention",
+    ),
+    _entry(
+        "LxzGordon/URM-LLaMa-3.1-8B",
+        "logits",
+        "llama3.1",
+        label_index=0,
+        tokenize="tokenizer",
+        trust_remote_code=True,
+        note="the card reads logits[0][0] of tokenizer(templated text): two BOS",
+    ),
+    _entry(
+        "Ray2333/GRM-Llama3.2-3B-rewardmodel-ft",
+        "logits",
+        "llama3.2",
+        tokenize="tokenizer",
+        note="the card reads tokenizer.encode_plus(templated text): two BOS",
+    ),
+    _entry(
+        "Ray2333/GRM-Llama3-8B-rewardmodel-ft",
+        "logits",
+        "apache-2.0",
+        tokenize="tokenizer",
+        note="the card reads tokenizer.encode_plus(templated text): two BOS",
+    ),
+    _entry(
+        "Ray2333/GRM-gemma2-2B-rewardmodel-ft",
+        "logits",
+        "gemma",
+        tokenize="tokenizer",
+        note="the card reads tokenizer.encode_plus(templated text): two BOS; eager attention",
+    ),
+    _entry(
+        "Ray2333/GRM-*sftreg",
+        "first-output",
+        "apache-2.0",
+        tokenize="tokenizer",
+        trust_remote_code=True,
+        link="Ray2333/GRM-llama3-8B-sftreg",
+        note="its own GRewardModel code; the card reads the first output of tokenizer.encode_plus(templated text)",
+    ),
+    _entry(
         "internlm/internlm2-*reward",
         "first-output",
         "other (InternLM licence: free commercial use on application)",
-        _hub("internlm/internlm2-7b-reward"),
         trust_remote_code=True,
-        note="read through its own `get_score`, which appends its reward token",
+        dtype="float16",
+        link="internlm/internlm2-7b-reward",
+        note="its reward token (config reward_token_id) appended, as its own `get_score` does",
     ),
-    KnownModel(
+    _entry(
         "Qwen/Qwen2.5-Math-RM-72B",
         "first-output",
         "qwen",
-        _hub("Qwen/Qwen2.5-Math-RM-72B"),
         trust_remote_code=True,
-        note="72B: --device-map auto spreads it over the GPUs",
+        note="72B: --device-map auto spreads it over the GPUs; no pad token: each sequence runs alone",
     ),
-    KnownModel(
+    _entry(
         "openbmb/Eurus-RM-7b",
         "first-output",
         "apache-2.0",
-        _hub("openbmb/Eurus-RM-7b"),
+        tokenize="tokenizer",
         trust_remote_code=True,
+        chat_template=INST,
+        dtype="float16",
+        note="the card writes `[INST] prompt [/INST] response` and tokenizer(text) puts BOS in front",
     ),
-    KnownModel(
+    _entry(
         "berkeley-nest/Starling-RM-7B-alpha",
         "value-head",
         "see the model card",
-        _hub("berkeley-nest/Starling-RM-7B-alpha"),
+        tokenize="tokenizer",
         chat_template=LLAMA2_INST,
-        note="needs its card's GPTRewardModel class saved with the weights (--trust-remote-code)",
+        note="a bare checkpoint: needs its card's GPTRewardModel saved with a config (--trust-remote-code); the card "
+        "writes `<s>[INST] prompt </s> [/INST] response</s>` and the tokenizer adds a second BOS",
     ),
-    KnownModel(
+    _entry(
         "Nexusflow/Starling-RM-34B",
         "value-head",
         "see the model card",
-        _hub("Nexusflow/Starling-RM-34B"),
-        note="needs its card's value-head class saved with the weights (--trust-remote-code)",
+        source="reward-bench",
+        tokenize="tokenizer",
+        model_class=f"{ARCHITECTURES}:LlamaValueHeadModel",
+        note="reward-bench's class: `transformer` and `v_head`",
     ),
-    KnownModel(
+    _entry(
         "openbmb/UltraRM-13b",
         "value-head",
         "mit",
-        _hub("openbmb/UltraRM-13b"),
+        tokenize="tokenizer",
         chat_template=HUMAN_ASSISTANT,
-        note="needs its card's LlamaRewardModel class saved with the weights (--trust-remote-code)",
+        model_class=f"{ARCHITECTURES}:LlamaRegressionHeadModel",
+        note="the card's LlamaRewardModel (`regression_head`); `Human: ...\nAssistant: ...` after the tokenizer's BOS",
     ),
-    KnownModel(
-        "nvidia/Llama-3.1-Nemotron-70B-Reward-HF",
+    # The Nemotron reward models' cards: generate(max_new_tokens=1, output_scores=True) on the conversation
+    # templated without a generation prompt, and the score of token 0: its logit as the next token.
+    _entry("nvidia/Llama-3.1-Nemotron-70B-Reward-HF", "token-logit", "llama3.1", token_index=0),
+    _entry(
+        "nvidia/Llama-3.3-Nemotron-70B-Reward",
         "token-logit",
-        "llama3.1",
-        _hub("nvidia/Llama-3.1-Nemotron-70B-Reward-HF"),
+        "NVIDIA Open Model License; Llama 3.3",
         token_index=0,
-        note="a causal LM: the logit of token 0 after the conversation and the next generation prompt",
     ),
-    KnownModel(
+    _entry(
+        "nvidia/Llama-3.3-Nemotron-70B-Reward-Multilingual",
+        "token-logit",
+        "NVIDIA Open Model License; Llama 3.3",
+        token_index=0,
+    ),
+    _entry(
         "llm-blender/PairRM*",
         "pairwise",
         "mit",
-        _hub("llm-blender/PairRM-hf"),
         dtype="float32",
         model_class="llm_blender.pair_ranker.pairrm:DebertaV2PairRM",
+        link="llm-blender/PairRM-hf",
         note="pip install llm-blender; scores the two responses together, both orders",
     ),
 )

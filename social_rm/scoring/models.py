@@ -169,8 +169,10 @@ def load_model(
     config: dict | None = None,
 ):
     """`AutoModelFor...from_pretrained` (or `model_class`, "module:Class", for a model whose class an installed
-    package defines) in inference mode, with the attention the architecture supports as transformers chooses it
-    (SDPA where it can, eager otherwise: Gemma-2's soft-capping needs eager). On one device, or with
+    package defines) in inference mode, with the attention transformers chooses, except Gemma-2, which gets eager
+    attention: transformers before 5 chose SDPA for it, which drops its attention soft-capping. A checkpoint
+    that lacks weights of the class it is loaded as (a head transformers would initialise at random: a model
+    loaded without its own class) is refused (`check_loading_info`). On one device, or with
     `device_map` spread over the GPUs, the CPU and an offload folder; quantised with bitsandbytes if asked. A model
     with its own code (`config`, its raw config.json, read here if not given) needs --trust-remote-code and is
     loaded with the Auto class it registers (`auto_class_for`)."""
@@ -199,6 +201,8 @@ def load_model(
         use_safetensors=None if options.allow_pickle else True,
         dtype=dtype,
     )
+    if config.get("model_type") in EAGER_MODEL_TYPES:
+        kwargs["attn_implementation"] = "eager"
     quantization = _quantization_config(options, dtype)
     device_map = options.device_map or ({"": device} if quantization else None)
     if quantization:
@@ -210,7 +214,7 @@ def load_model(
             offload_folder=options.offload_folder or _temporary_folder("social-rm-offload-"),
         )
     try:
-        model = load(name, **kwargs)
+        model, info = load(name, output_loading_info=True, **kwargs)
     except OSError as error:
         if not options.allow_pickle and "safetensors" in str(error).lower():
             raise ModelError(
@@ -218,7 +222,26 @@ def load_model(
                 "needs --allow-pickle"
             ) from error
         raise
+    check_loading_info(name, model, info)
     return model.eval() if device_map else model.to(device).eval()
+
+
+# Architectures whose attention transformers' SDPA path does not compute as the model was trained.
+EAGER_MODEL_TYPES = ("gemma2",)
+
+
+def check_loading_info(name: str, model, info: dict) -> None:
+    """Refuse a model some of whose weights are not in its checkpoint: transformers initialises them at random
+    with a warning, and a reward read through them would be noise (a score head under another name, a checkpoint
+    of another class)."""
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+        raise ModelError(
+            f"{name}: {len(missing)} weights of {type(model).__name__} are not in the checkpoint ({shown}); "
+            "transformers would initialise them at random. The model needs its own class: see `social-rm models` "
+            "for known models, or pass --trust-remote-code, --reward-from or --kind to read it as it was trained"
+        )
 
 
 def _temporary_folder(prefix: str) -> str:

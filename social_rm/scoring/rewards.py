@@ -11,9 +11,9 @@ import logging
 from dataclasses import dataclass, replace
 
 from social_rm.scoring import readouts
+from social_rm.scoring.encoding import TOKENIZE
 from social_rm.scoring.model_scorer import ModelScorer
 from social_rm.scoring.options import ModelSettings, option
-from social_rm.scoring.units import in_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,12 @@ class RewardOptions:
     )
     token_index: int | None = option(
         None, "--reward-from token-logit: the vocabulary entry whose logit is the reward", type=int
+    )
+    tokenize: str | None = option(
+        None,
+        "how the conversation becomes tokens, as the model's card does it (default: the registry entry, else "
+        "template): " + "; ".join(f"{k}: {v}" for k, v in TOKENIZE.items()),
+        choices=list(TOKENIZE),
     )
     # "module:Class" where an installed package defines the class (the registry's); not a command-line option
     model_class: str | None = None
@@ -50,7 +56,9 @@ class RewardModelScorer(ModelScorer):
         self.auto_class, self.model_class = readout.auto_class, options.model_class
         super().__init__(settings, options, loaded)
         if options.reward_from is None:
-            self.options = replace(options, reward_from=readouts.detect(self.model))
+            self.options = replace(
+                options, reward_from=readouts.detect(self.model, self.tokenizer, self.name)
+            )
             readout = readouts.get_readout(self.reward_from)
             logger.info(f"{self.name}: reading the reward from {self.reward_from} ({readout.help})")
         self.readout = readout(self.model, self.tokenizer, settings, self.options)
@@ -65,12 +73,6 @@ class RewardModelScorer(ModelScorer):
 
     def identity(self) -> dict:
         return {**super().identity(), **self.readout.identity()}
-
-    def score_stream(self, units):
-        if getattr(self.readout, "scores_conversations", False):
-            yield from in_chunks(units, self.readout.score_conversations, 32)
-        else:
-            yield from super().score_stream(units)
 
     def sequences(self, units):
         return self.readout.sequences(units)

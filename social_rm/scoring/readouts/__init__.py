@@ -10,7 +10,7 @@ from social_rm.errors import SocialRMError, lookup
 from social_rm.scoring.readouts.base import ReadOut
 from social_rm.scoring.readouts.heads import Logits, ValueHead, is_sequence_classifier, value_head
 from social_rm.scoring.readouts.outputs import FirstOutput, Score
-from social_rm.scoring.readouts.pairwise import PAIRRM_TEMPLATE, Pairwise
+from social_rm.scoring.readouts.pairwise import Pairwise
 from social_rm.scoring.readouts.token_logit import TokenLogit
 
 READOUTS: dict[str, type[ReadOut]] = {}
@@ -33,9 +33,14 @@ def get_readout(name: str | None) -> type[ReadOut]:
     return Logits if name is None else lookup(READOUTS, name, "read-out (--reward-from)")
 
 
-def detect(model) -> str:
+PROBE = [{"role": "user", "content": "Hello."}, {"role": "assistant", "content": "Hello! How can I help?"}]
+
+
+def detect(model, tokenizer, name: str) -> str:
     """The read-out of a loaded model: a value head if it has one, `logits` for transformers' own
-    sequence-classification classes, else what its output holds (`score`, `logits`, or a first element)."""
+    sequence-classification classes, else what its output holds (`score`, `logits`, or a first element) on a
+    short conversation in its chat template (a model's own code may look for its template's tokens, as ArmoRM's
+    gating does). A forward pass that fails says to name the read-out."""
     import torch
 
     from social_rm.scoring.models import input_device
@@ -44,14 +49,21 @@ def detect(model) -> str:
         return ValueHead.name
     if is_sequence_classifier(model):
         return Logits.name
-    if hasattr(model, "get_score"):
+    if hasattr(model, "get_score") or getattr(model.config, "reward_token_id", None) is not None:
         return FirstOutput.name
-    with torch.inference_mode():
-        output = model(
-            input_ids=torch.tensor([[model.config.bos_token_id or 0, 1]], device=input_device(model))
-        )
+    ids = tokenizer.apply_chat_template(PROBE, tokenize=False)
+    ids = tokenizer(ids, add_special_tokens=False)["input_ids"]
+    try:
+        with torch.inference_mode():
+            output = model(input_ids=torch.tensor([ids], device=input_device(model)))
+    except Exception as error:  # the model's own code: any error
+        raise SocialRMError(
+            f"{name}: cannot tell where {type(model).__name__} puts its reward: its forward pass on a templated "
+            f"conversation raised {type(error).__name__}: {error}. Name the read-out with --reward-from "
+            "(social-rm models --read-outs)"
+        ) from error
     keys = output.keys() if hasattr(output, "keys") else ()
     return Score.name if "score" in keys else Logits.name if "logits" in keys else FirstOutput.name
 
 
-__all__ = ["PAIRRM_TEMPLATE", "READOUTS", "ReadOut", "detect", "get_readout", "register"]
+__all__ = ["READOUTS", "ReadOut", "detect", "get_readout", "register"]

@@ -35,14 +35,29 @@ class ReadOut:
                 flag = "--" + needed.replace("_", "-")
                 raise SocialRMError(f"--reward-from {cls.name} needs {flag}")
 
+    def encode(self, units, generation_prompt: bool = False) -> list[Encoded]:
+        """The units' token ids, tokenized as the model's card does (`options.tokenize`)."""
+        return encode_completions(
+            self.tokenizer,
+            units,
+            self.settings.max_length,
+            generation_prompt,
+            self.options.tokenize or "template",
+        )
+
     def sequences(self, units) -> tuple[list, list[Encoded]]:
         """(a key per sequence: sequences with one key share their common prefix when packed; the sequences).
         By default the reward is read at the last token as transformers pools a sequence-classification head in a
         one-sequence pass: the last token that is not the pad token. A model trained with pad = eos (TRL's default
         without a pad token) whose chat template ends a turn with eos is read at the token before that eos, so
-        trailing pad ids are cut."""
-        encoded = encode_completions(self.tokenizer, units, self.settings.max_length)
+        trailing pad ids are cut. A head that pools before the first pad token (`pools_at = "first-pad"` on its
+        class, as INF-ORM's) is read there: the sequence is cut before its first pad id, which a causal model's
+        hidden states before it do not see."""
+        encoded = self.encode(units)
+        first_pad = getattr(type(self.model), "pools_at", "") == "first-pad"
         for e in encoded:
+            if first_pad and self.pad_id in e.ids[1:]:
+                e.ids = e.ids[: e.ids.index(self.pad_id, 1)]
             while self.pad_id is not None and len(e.ids) > e.response_start + 1 and e.ids[-1] == self.pad_id:
                 e.ids = e.ids[:-1]
         return [u.prompt for u in units], encoded

@@ -51,7 +51,9 @@ class Logits(HeadReadOut):
 
     def __init__(self, model, tokenizer, settings, options):
         super().__init__(model, tokenizer, settings, options)
-        if engine.supports_packing(model) and hasattr(model, "score"):
+        # transformers' own classifiers, and a class that says its reward is `score(hidden state)` (INF-ORM's)
+        on_backbone = engine.supports_packing(model) or getattr(type(model), "score_on_backbone", False)
+        if on_backbone and hasattr(model, "score"):
             self.head, self.backbone = model.score, getattr(model, model.base_model_prefix)
 
     @classmethod
@@ -99,10 +101,17 @@ def value_head(model):
 
 
 def backbone(model):
-    """The transformer under a head: the model's base model (`base_model_prefix`, or `model` / `transformer`)."""
+    """The transformer under a head: the model's base model (`base_model_prefix`, or `model` / `transformer`),
+    never a language model with its own head (Starling-RM-7B's card class holds both the LlamaForCausalLM as
+    `model` and its transformer as `transformer`)."""
     for name in (getattr(model, "base_model_prefix", ""), "model", "transformer"):
         inner = getattr(model, name, None) if name else None
-        if inner is not None and inner is not model and hasattr(inner, "config"):
+        if (
+            inner is not None
+            and inner is not model
+            and hasattr(inner, "config")
+            and not hasattr(inner, "lm_head")
+        ):
             return inner
     raise SocialRMError(f"cannot find the transformer under {type(model).__name__}'s value head")
 

@@ -1,6 +1,6 @@
 """Read-outs of what a model's own forward pass returns, for models with their own code: ArmoRM's `score` (or its
-multi-objective `rewards`), and a first output (Qwen2.5-Math-RM, Eurus-RM), or `get_score` where the model has one
-(InternLM2). They run in padded batches.
+multi-objective `rewards`), and a first output (Qwen2.5-Math-RM, Eurus-RM, InternLM2 with its reward token). They
+run in padded batches.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from social_rm.scoring.readouts.base import ReadOut, column, first_output
-from social_rm.scoring.units import messages
 
 
 class Score(ReadOut):
@@ -26,23 +25,24 @@ class Score(ReadOut):
 
 class FirstOutput(ReadOut):
     name = "first-output"
-    help = "the first element of the output, or `model.get_score` where the model has one (InternLM2)"
+    help = (
+        "the first element of the output (Qwen2.5-Math-RM, Eurus-RM); a model with a `reward_token_id` in its "
+        "config (InternLM2) reads it appended, as its own `get_score` does"
+    )
     auto_class = "AutoModel"
+
+    def sequences(self, units):
+        """The sequences, each followed by the model's reward token where its config names one: InternLM2's
+        `get_score(tokenizer, conversation)` templates the conversation, appends `reward_token_id` and reads its
+        forward pass's first output; here the same runs in padded batches and within --max-length."""
+        keys, encoded = super().sequences(units)
+        token = getattr(self.model.config, "reward_token_id", None)
+        limit = self.settings.max_length
+        for e in encoded if token is not None else ():
+            if limit and len(e.ids) >= limit:
+                e.ids, e.truncated = e.ids[: limit - 1], True
+            e.ids = [*e.ids, token]
+        return keys, encoded
 
     def read_padded(self, encoded) -> np.ndarray:
         return self.own_forward(encoded, lambda output: first_output(output, self.options.label_index))
-
-    @property
-    def scores_conversations(self) -> bool:
-        return hasattr(self.model, "get_score")
-
-    def score_conversations(self, units) -> np.ndarray:
-        """The model's own `get_score(tokenizer, conversation)`, one conversation at a time (InternLM2 reward
-        models append their reward token there)."""
-        import torch
-
-        conversations = [[*messages(u.prompt), {"role": "assistant", "content": u.response}] for u in units]
-        with torch.inference_mode():
-            return np.array(
-                [self.model.get_score(self.tokenizer, c) for c in conversations], dtype=np.float64
-            )

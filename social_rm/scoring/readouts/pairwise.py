@@ -1,34 +1,35 @@
-"""The `pairwise` read-out: a reward model that reads both responses together (PairRM). Its first output's logit
-(at --label-index, default the last) says how much better the first response is; the score of a pair is sigmoid of
-it, averaged over both orders. The model's own forward pass runs in padded batches."""
+"""The `pairwise` read-out: a reward model that reads both responses together (PairRM). Each pair is encoded as
+llm-blender's `tokenize_pair` does on PairRM's card: the source and each candidate tokenized on their own, each
+with its prefix token and its own special tokens, the source cut at 1,224 tokens and each candidate at half of
+what is left of 2,048. The first output's logit (at --label-index, default the last) says how much better the
+first candidate is; the score of a pair is sigmoid of it, averaged over both orders. The model's own forward pass
+runs in padded batches."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from social_rm.scoring.pairs import average_orders, both_orders, fit_conversation
+from social_rm.scoring.encoding import Encoded
+from social_rm.scoring.pairs import average_orders, both_orders, transcript
 from social_rm.scoring.readouts.base import ReadOut, first_output
 
-PAIRRM_TEMPLATE = "<|source|>{conversation}<|candidate1|>{a}<|candidate2|>{b}"
+SOURCE_PREFIX, FIRST_PREFIX, SECOND_PREFIX = "<|source|>", "<|candidate1|>", "<|candidate2|>"
+SOURCE_MAX_LENGTH, CANDIDATE_MAX_LENGTH = 1224, 412
 
 
 class Pairwise(ReadOut):
     name = "pairwise"
-    help = "a model that scores the two responses together (PairRM), both orders"
+    help = (
+        "a model that scores the two responses together (PairRM, as llm-blender encodes a pair), both orders"
+    )
     unit = "pair"
     bradley_terry = False  # a probability, not a reward
-    template = PAIRRM_TEMPLATE
 
     def sequences(self, units):
         return both_orders(units, self.encode_pair)
 
-    def encode_pair(self, pair, first: str, second: str):
-        def build(conversation: str) -> list[int]:
-            return self.tokenizer(self.template.format(conversation=conversation, a=first, b=second))[
-                "input_ids"
-            ]
-
-        return fit_conversation(pair, build, self.tokenizer, self.settings.max_length, self.settings.model)
+    def encode_pair(self, pair, first: str, second: str) -> Encoded:
+        return encode_pair(self.tokenizer, pair, first, second)
 
     def read_padded(self, encoded) -> np.ndarray:
         logits = self.own_forward(encoded, lambda output: first_output(output, self.options.label_index))
@@ -38,4 +39,18 @@ class Pairwise(ReadOut):
         return average_orders(stream)
 
     def identity(self) -> dict:
-        return {"template": self.template}
+        return {"encoding": f"llm-blender tokenize_pair ({SOURCE_MAX_LENGTH}, {CANDIDATE_MAX_LENGTH})"}
+
+
+def encode_pair(tokenizer, pair, first: str, second: str) -> Encoded:
+    """The source (the prompt's one message, or a transcript of several) and the two candidates, as llm-blender's
+    `tokenize_pair`; `response_start` is where the first candidate starts."""
+    source = pair.prompt[0][1] if len(pair.prompt) == 1 else transcript(pair)
+    encode = tokenizer.encode
+    source_ids = encode(SOURCE_PREFIX + source, max_length=SOURCE_MAX_LENGTH, truncation=True)
+    room = (SOURCE_MAX_LENGTH + 2 * CANDIDATE_MAX_LENGTH - len(source_ids)) // 2
+    texts = (SOURCE_PREFIX + source, FIRST_PREFIX + first, SECOND_PREFIX + second)
+    candidates = [encode(text, max_length=room, truncation=True) for text in texts[1:]]
+    ids = source_ids + candidates[0] + candidates[1]
+    whole = sum(len(encode(text)) for text in texts)
+    return Encoded(ids, len(source_ids), len(ids) < whole)

@@ -1,12 +1,13 @@
 """The `token-logit` read-out: a causal LM whose reward is the logit of one vocabulary entry as the next token after
-the templated conversation (Llama-3.1-Nemotron-70B-Reward-HF reads token 0)."""
+the templated conversation, as the Nemotron reward models' cards read it: the conversation templated without a
+generation prompt (`add_generation_prompt=False`), then `generate(max_new_tokens=1, output_scores=True)` and the
+score of token 0 (`scores[0][0][0]`), which is the next-token logit at the conversation's last token."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from social_rm.scoring import engine
-from social_rm.scoring.encoding import encode_completions
 from social_rm.scoring.padded import next_token_logits
 from social_rm.scoring.readouts.base import ReadOut
 
@@ -18,10 +19,8 @@ class TokenLogit(ReadOut):
     needs = ("token_index",)
 
     def sequences(self, units):
-        """The conversation followed by the next turn's generation prompt, read at its last token."""
-        return [u.prompt for u in units], encode_completions(
-            self.tokenizer, units, self.settings.max_length, generation_prompt=True
-        )
+        """The templated conversation, read at its last token (the end of the response's turn)."""
+        return [u.prompt for u in units], self.encode(units)
 
     def packing_models(self) -> tuple:
         return (self.model,)

@@ -1,0 +1,81 @@
+"""Reward-model classes that their Hub repositories do not ship, restated from the model cards that define them, so
+that `--model NAME` loads them (a registry entry's `model_class`). Each keeps its card's module names, so the
+checkpoint's weights load into it, and its card's reading: the score head over the last hidden state at the
+position the card reads.
+
+    INFORMForSequenceClassification: infly/INF-ORM-Llama3.1-70B, a two-layer score head.
+    LlamaValueHeadModel: Nexusflow/Starling-RM-34B, `transformer` and a `v_head`.
+    LlamaRegressionHeadModel: openbmb/UltraRM-13b, `model` and a `regression_head`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import LlamaModel, LlamaPreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutputWithPast
+
+
+class INFORMForSequenceClassification(LlamaPreTrainedModel):
+    """INF-ORM's card: a Llama model and `score = Linear(h, h), ReLU, Linear(h, 1)`, read at the token before the
+    first pad token (the last token where there is none)."""
+
+    pools_at = "first-pad"  # the engine cuts each sequence there (`ReadOut.sequences`)
+    score_on_backbone = True  # the reward is `score(hidden state)`: the engine can run the backbone packed
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.model = LlamaModel(config)
+        self.score = nn.Sequential(
+            nn.Linear(config.hidden_size, config.hidden_size), nn.ReLU(), nn.Linear(config.hidden_size, 1)
+        )
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, use_cache=None, **kwargs):
+        hidden = self.model(
+            input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=use_cache
+        )[0]
+        logits = self.score(hidden)
+        rows = torch.arange(hidden.shape[0], device=hidden.device)
+        if self.config.pad_token_id is None:
+            last = torch.full_like(rows, hidden.shape[1] - 1)
+        else:
+            last = (torch.eq(input_ids, self.config.pad_token_id).int().argmax(-1) - 1) % input_ids.shape[-1]
+        return SequenceClassifierOutputWithPast(logits=logits[rows, last.to(hidden.device)])
+
+
+class _LlamaWithHead(LlamaPreTrainedModel):
+    """A Llama backbone under the attribute `backbone_name` and a bias-free linear head under `head_name`, its
+    reward at each sequence's last attended token."""
+
+    backbone_name = head_name = ""
+
+    def __init__(self, config):
+        super().__init__(config)
+        setattr(self, self.backbone_name, LlamaModel(config))
+        setattr(self, self.head_name, nn.Linear(config.hidden_size, 1, bias=False))
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, use_cache=None, **kwargs):
+        backbone, head = getattr(self, self.backbone_name), getattr(self, self.head_name)
+        hidden = backbone(input_ids, attention_mask=attention_mask, use_cache=use_cache)[0]
+        if attention_mask is None:
+            attention_mask = torch.ones(hidden.shape[:2], dtype=torch.long, device=hidden.device)
+        last = attention_mask.cumsum(dim=1).argmax(dim=1)
+        rows = torch.arange(hidden.shape[0], device=hidden.device)
+        return head(hidden[rows, last])
+
+
+class LlamaValueHeadModel(_LlamaWithHead):
+    """Starling-RM-34B's class on its card and in reward-bench: `transformer` and `v_head`."""
+
+    base_model_prefix = backbone_name = "transformer"
+    head_name = "v_head"
+
+
+class LlamaRegressionHeadModel(_LlamaWithHead):
+    """UltraRM-13b's `LlamaRewardModel` on its card: `model` and `regression_head`."""
+
+    base_model_prefix = backbone_name = "model"
+    head_name = "regression_head"
