@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OUT ?= out/demo
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_EVALUATE_OFFLINE=1
 
-.PHONY: demo test test-fast check-wheel lint bench browser device-bundle corpora
+.PHONY: demo test test-fast test-min-versions check-wheel lint bench browser device-bundle corpora
 
 # The raw corpora the tests read: $SOCIAL_RM_SOURCES, else ../shared/corpora, else .corpora, which `make corpora`
 # fills from the pinned URLs (sha256-checked; a rerun resumes). Without a network it stops at once, saying so.
@@ -39,6 +39,22 @@ corpora:
 test: corpora $(VENV)/.installed browser lint
 	bash .ci/check-wheel
 	SOCIAL_RM_SOURCES=$(abspath $(CORPORA)) SOCIAL_RM_REQUIRE_CORPORA=1 $(BIN)/python -m pytest -q
+	$(MAKE) -s test-min-versions
+
+# The declared minimum versions of torch, transformers and accelerate (pyproject.toml's `models` extra), installed
+# into a fresh environment with pytest (pip picks the other packages to fit them), and the reward-model tests run
+# there.
+MIN_VERSIONS := $(shell sed -n 's/^models = \[\(.*\)\]/\1/p' pyproject.toml | tr -d '"' | tr ',' '\n' | \
+	grep -E '^ *(torch|transformers|accelerate)>=' | sed 's/>=/==/' | tr -d ' ')
+test-min-versions: corpora
+	rm -rf .venv-min && python3 -m venv .venv-min
+	.venv-min/bin/pip install --quiet --upgrade pip
+	.venv-min/bin/pip install --quiet $(filter torch==%,$(MIN_VERSIONS))
+	.venv-min/bin/pip install --quiet $(MIN_VERSIONS) pytest -e '.[models]'
+	.venv-min/bin/python -c "import torch, transformers, accelerate; \
+		print('minimum versions:', torch.__version__, transformers.__version__, accelerate.__version__)"
+	SOCIAL_RM_SOURCES=$(abspath $(CORPORA)) SOCIAL_RM_REQUIRE_CORPORA=1 \
+		.venv-min/bin/python -m pytest -q -p no:cacheprovider tests/test_model_cards.py tests/test_reward_models.py
 
 # Runs anywhere: the tests that need ../shared/corpora are skipped (and counted) when it is not there.
 test-fast: $(VENV)/.installed

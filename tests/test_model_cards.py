@@ -405,3 +405,91 @@ def test_the_command_line_scores_a_registry_entry_as_its_card(rows, real_built, 
     expected = by_the_card(folder, how, read, xstest)
     by_id = dict(zip(scores.ids, scores.chosen))
     assert np.abs(np.array([by_id[i] for i in xstest["id"]]) - expected[0]).max() < 1e-5
+
+
+def test_a_head_that_pools_before_the_first_pad_is_read_there(rows, texts, tmp_path):
+    """INF-ORM's class reads the token before the first pad token: a response holding the pad token is read there
+    by the card, and so by the engine, which cuts the sequence before it."""
+    from datasets import Dataset
+
+    name = "INF-ORM-Llama3.1-70B"
+    family, how, read = ENTRIES[name]
+    folder = build(tmp_path / name, family, how, texts)
+    table = rows.to_list()
+    for row in table[:3]:
+        text = row["chosen"][0]["content"]
+        row["chosen"] = [
+            {"role": "assistant", "content": text[:20] + "<|finetune_right_pad_id|>" + text[20:]}
+        ]
+    padded = Dataset.from_list(table, features=rows.features)
+    expected = by_the_card(folder, how, read, padded)
+    scores = ours(folder, padded, False)
+    assert np.abs(scores.chosen - expected[0]).max() < 1e-5
+
+
+def test_read_out_detection_runs_the_models_own_code_on_a_templated_conversation(texts, tmp_path):
+    """A gating reward model that is not in the registry (its gating looks for the assistant header) is read
+    from its `score`; a model whose forward pass fails says to name the read-out."""
+    from social_rm.errors import SocialRMError
+    from social_rm.scoring.kinds import get_scorer
+    from social_rm.scoring.options import LoadOptions, ModelSettings
+
+    folder = build(tmp_path / "my-gated-rm", "llama3", cards.GatingRM, texts)
+    trusted = LoadOptions(trust_remote_code=True)
+    assert get_scorer("classifier", ModelSettings(str(folder), trusted)).reward_from == "score"
+    import json
+
+    other = build(tmp_path / "my-broken-gated-rm", "llama3", cards.GatingRM, texts)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "gating_pattern": [5, 5, 5, 5, 5, 5]}))
+    with pytest.raises(
+        SocialRMError,
+        match=r"cannot tell where GatingRM puts its reward: .*ValueError: Token pattern not found.* Name the "
+        r"read-out with --reward-from",
+    ):
+        get_scorer("classifier", ModelSettings(str(other), trusted))
+
+
+def test_internlm2s_reward_token_stays_within_max_length(rows, texts, tmp_path):
+    from social_rm.scoring.kinds import get_scorer
+    from social_rm.scoring.options import LoadOptions, ModelSettings
+    from social_rm.scoring.units import Completion
+
+    folder = build(tmp_path / "internlm2-7b-reward", "internlm2", "internlm2", texts)
+    settings = ModelSettings(str(folder), LoadOptions(trust_remote_code=True), max_length=24)
+    scorer = get_scorer("classifier", settings)
+    prompt = tuple((m["role"], m["content"]) for m in rows[0]["prompt"])
+    _, encoded = scorer.sequences([Completion(prompt, rows[0]["chosen"][0]["content"])])
+    token = scorer.model.config.reward_token_id
+    assert len(encoded[0].ids) == 24 and encoded[0].ids[-1] == token and encoded[0].truncated
+
+
+def test_gemma2_is_loaded_with_eager_attention(texts, tmp_path):
+    from social_rm.scoring.kinds import get_scorer
+    from social_rm.scoring.options import ModelSettings
+
+    folder = build(tmp_path / "Skywork-Reward-Gemma-2-27B-v0.2", "gemma", "Gemma2", texts)
+    assert get_scorer("classifier", ModelSettings(str(folder))).model.config._attn_implementation == "eager"
+
+
+def test_models_name_shows_a_pair_as_the_model_reads_it(real_built, texts, tmp_path):
+    import transformers
+
+    name = "Llama-3.1-Nemotron-70B-Reward-HF"
+    folder = build(tmp_path / name, *ENTRIES[name][:2], texts)
+    run = subprocess.run(
+        [SOCIAL_RM, "models", str(folder), "--dataset", str(real_built[0]), "--config", "xstest"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    from datasets import load_dataset
+
+    row = load_dataset(str(real_built[0]), "xstest", split="test")[0]
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    ids = tokenizer.apply_chat_template(conversation(row, "chosen"), tokenize=True)["input_ids"]
+    assert tokenizer.decode(ids) in run.stdout and run.stdout.count("<|begin_of_text|>") == 1
+    assert f"{len(ids):,} tokens" in run.stdout
+    assert f"reward read from the logit of token 0 as the next token after token {len(ids) - 1}" in run.stdout
+    assert "known reward model nvidia/Llama-3.1-Nemotron-70B-Reward-HF: reward_from token-logit" in run.stdout

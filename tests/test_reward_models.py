@@ -151,7 +151,6 @@ def test_token_logit_and_a_registry_entry_found_by_folder_name(tmp_path, texts, 
         folder,
         pairs,
         lambda m, ids: m(input_ids=ids).logits[0, -1, 0],
-        generation_prompt=True,
         auto_class="AutoModelForCausalLM",
     )
     with caplog.at_level("INFO", logger="social_rm"):
@@ -169,28 +168,20 @@ def test_token_logit_and_a_registry_entry_found_by_folder_name(tmp_path, texts, 
     assert np.abs(other.chosen - scores.chosen).max() > 1e-3
 
 
-def test_a_registry_chat_template_fix_is_applied(custom_models, tmp_path, pairs):
+def test_a_checkpoint_without_the_weights_of_its_class_is_refused(custom_models, tmp_path, pairs):
+    """A value-head checkpoint in a folder named UltraRM-13b: the registry loads it with UltraRM's class, whose
+    `regression_head` it lacks; transformers would initialise that head at random and every reward be noise."""
     import shutil
 
-    import transformers
+    from social_rm.scoring.models import ModelError
 
-    folder = shutil.copytree(
-        custom_models["value-head"], tmp_path / "UltraRM-13b"
-    )  # a value head, by the card's format
-    scorer = get_scorer("classifier", ModelSettings(str(folder), LoadOptions(trust_remote_code=True)))
-    assert (
-        scorer.tokenizer.chat_template == known_models.HUMAN_ASSISTANT and scorer.reward_from == "value-head"
-    )
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-    model = transformers.AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
-    row = pairs[0]
-    text = f"Human: {row['prompt'][0]['content']}\nAssistant: {row['chosen'][0]['content']}"
-    with torch.no_grad():
-        hidden = model.model(
-            input_ids=torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
-        ).last_hidden_state
-    scores = score_pairs(pairs.select([0]), scorer, progress=False)
-    assert abs(scores.chosen[0] - model.v_head(hidden)[0, -1, 0].item()) < 1e-5
+    folder = shutil.copytree(custom_models["value-head"], tmp_path / "UltraRM-13b")
+    with pytest.raises(
+        ModelError,
+        match=r"1 weights of LlamaRegressionHeadModel are not in the checkpoint "
+        r"\(regression_head.weight\); transformers would initialise them at random",
+    ):
+        get_scorer("classifier", ModelSettings(str(folder), LoadOptions(trust_remote_code=True)))
 
 
 def tokenize_pair(
@@ -219,7 +210,9 @@ def test_pairwise_reads_a_pair_as_the_pairrm_card_encodes_it(tmp_path, texts, pa
 
     from social_rm.testing import save_tiny_encoder
 
-    folder = save_tiny_encoder(tmp_path / "pair-model", texts, initializer_range=1.0)
+    folder = save_tiny_encoder(
+        tmp_path / "pair-model", texts, initializer_range=1.0, max_position_embeddings=2048
+    )
     tokenizer, model = (
         AutoTokenizer.from_pretrained(folder),
         BertForSequenceClassification.from_pretrained(folder),
