@@ -101,6 +101,13 @@ def conversation(row, side: str) -> list[dict]:
     return [*row["prompt"], {"role": "assistant", "content": row[side][0]["content"]}]
 
 
+def template_ids(tokenizer, conv):
+    """The card's `apply_chat_template(conv, tokenize=True, return_tensors="pt")`: a tensor in transformers 4, a
+    dict holding it in 5."""
+    out = tokenizer.apply_chat_template(conv, tokenize=True, return_tensors="pt")
+    return out["input_ids"] if hasattr(out, "keys") else out
+
+
 # The cards' reading of one conversation, restated.
 def skywork_v2(tokenizer, model, conv):
     formatted = tokenizer.apply_chat_template(conv, tokenize=False)
@@ -110,13 +117,11 @@ def skywork_v2(tokenizer, model, conv):
 
 
 def template_logits(tokenizer, model, conv):  # Skywork-Reward v0.2, INF-ORM
-    ids = tokenizer.apply_chat_template(conv, tokenize=True, return_tensors="pt")["input_ids"]
-    return model(ids).logits[0][0].item()
+    return model(template_ids(tokenizer, conv)).logits[0][0].item()
 
 
 def armorm(tokenizer, model, conv):  # ArmoRM, QRM
-    ids = tokenizer.apply_chat_template(conv, return_tensors="pt")["input_ids"]
-    return model(ids).score.float().item()
+    return model(template_ids(tokenizer, conv)).score.float().item()
 
 
 def grm(tokenizer, model, conv):  # GRM: encode_plus of the templated text, the first output
@@ -488,7 +493,7 @@ def test_models_name_shows_a_pair_as_the_model_reads_it(real_built, texts, tmp_p
 
     row = load_dataset(str(real_built[0]), "xstest", split="test")[0]
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-    ids = tokenizer.apply_chat_template(conversation(row, "chosen"), tokenize=True)["input_ids"]
+    ids = template_ids(tokenizer, conversation(row, "chosen"))[0].tolist()
     assert tokenizer.decode(ids) in run.stdout and run.stdout.count("<|begin_of_text|>") == 1
     assert f"{len(ids):,} tokens" in run.stdout
     assert f"reward read from the logit of token 0 as the next token after token {len(ids) - 1}" in run.stdout

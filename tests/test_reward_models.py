@@ -101,6 +101,14 @@ def assert_same(scores, expected):
     assert len(set(np.round(scores.chosen, 6))) > 3  # real, varying rewards
 
 
+# transformers 4 opens a checkpoint on the device map's device, and a tiny model mapped whole to "disk" fails there
+# (safetensors: "device disk is invalid"); transformers 5 loads it.
+WHOLE_MODEL_ON_DISK = pytest.mark.skipif(
+    int(__import__("transformers").__version__.split(".")[0]) < 5,
+    reason="transformers 4 cannot load a model whose whole device map is disk",
+)
+
+
 @pytest.mark.parametrize(
     "model, reward_from, label_index, read",
     [
@@ -271,6 +279,7 @@ def test_custom_code_needs_trust_remote_code(custom_models, pairs, demo_built, t
     assert not (tmp_path / "s.parquet").exists()
 
 
+@WHOLE_MODEL_ON_DISK
 def test_the_command_line_reads_a_custom_model_spread_over_devices(custom_models, demo_built, tmp_path):
     bbq = load_dataset(str(demo_built[0]), "bbq", split="test")
     out = tmp_path / "armo.parquet"
@@ -323,6 +332,7 @@ def test_a_causal_lm_is_not_read_as_a_classifier(tmp_path, texts, pairs):
         score(folder, pairs, trust=False)
 
 
+@WHOLE_MODEL_ON_DISK
 def test_an_offloaded_model_gives_the_unsharded_scores(custom_models, tmp_path, texts, pairs):
     classifier = save_tiny_model(tmp_path / "rm", "classifier", texts, hidden=64, layers=4)
     for folder, trust in ((classifier, False), (custom_models["value-head"], True)):
