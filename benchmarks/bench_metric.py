@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from social_rm.dataset_builders.schema import PAIR_COLUMNS
+
 REPO = Path(__file__).resolve().parent.parent
 CATEGORIES = [
     "Age",
@@ -40,21 +42,7 @@ DISAMBIG = [
 
 def synthetic_pairs(n_pairs: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
-    columns = {
-        c: []
-        for c in [
-            "domain",
-            "source",
-            "category",
-            "subset",
-            "group_id",
-            "chosen_role",
-            "rejected_role",
-            "label_type",
-            "error_type",
-            "bias_direction",
-        ]
-    }
+    columns = {c: [] for c in PAIR_COLUMNS}
     chosen, rejected = [], []
     item = 0
     while len(chosen) < n_pairs:

@@ -24,6 +24,19 @@ import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SOCIAL_RM = str(Path(sys.executable).parent / "social-rm")  # the installed command
+
+
+def social_rm(*args, cwd=REPO, check: bool = False):
+    """`social-rm ARGS` run as a user runs it (the installed command), its output captured; `check`: it must
+    succeed."""
+    import subprocess
+
+    done = subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
 SOURCES = Path(os.environ.get("SOCIAL_RM_SOURCES", REPO.parent / "shared" / "corpora"))
 DEMO_SOURCES = REPO / "social_rm" / "demo_corpora"
 

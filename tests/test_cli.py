@@ -1,3 +1,4 @@
+import functools
 import json
 import subprocess
 
@@ -10,16 +11,13 @@ from social_rm.results.scores import read_scores, write_scores
 from social_rm.scoring.kinds import get_scorer
 from social_rm.scoring.runner import score_pairs
 from social_rm.scoring.units import Completion
-from tests.conftest import REPO, SOCIAL_RM
+from tests import conftest
+from tests.conftest import REPO
 
 DEMO_PAIRS = 187  # test pairs of the demo corpora, every source (see social_rm/demo_corpora)
 
 
-def social_rm(*args, check=True):
-    done = subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=REPO)
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
+social_rm = functools.partial(conftest.social_rm, check=True)
 
 
 @pytest.fixture(scope="module")

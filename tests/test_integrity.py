@@ -18,12 +18,8 @@ from social_rm.errors import SocialRMError
 from social_rm.results.report import format_table, load_documents, sort_rows
 from social_rm.results.scores import read_scores
 from social_rm.testing import save_tiny_model
-from tests.conftest import DEMO_SOURCES, REPO, SOCIAL_RM
+from tests.conftest import DEMO_SOURCES, social_rm
 from tests.test_publishing import CARD
-
-
-def social_rm(*args, cwd=REPO):
-    return subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ The cards were written for transformers 4; the calls below are their transformer
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 import torch
@@ -18,7 +16,7 @@ import torch
 from social_rm.results.scores import read_scores
 from social_rm.scoring import known_models
 from social_rm.testing import tiny_config, train_tokenizer
-from tests.conftest import REPO, SOCIAL_RM
+from tests.conftest import social_rm
 from tests.custom_models import modeling_cards as cards
 
 # The families' chat templates, restated from their tokenizer_config.json (tool use left out).
@@ -385,23 +383,17 @@ def test_the_command_line_scores_a_registry_entry_as_its_card(rows, real_built, 
     folder = build(tmp_path / name, family, how, texts)
     xstest = load_dataset(str(real_built[0]), "xstest", split="test").select(range(6))
     out = tmp_path / "scores.parquet"
-    run = subprocess.run(
-        [
-            SOCIAL_RM,
-            "score",
-            "--dataset",
-            str(real_built[0]),
-            "--config",
-            "xstest",
-            "--model",
-            str(folder),
-            "--no-cache",
-            "--out",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    run = social_rm(
+        "score",
+        "--dataset",
+        real_built[0],
+        "--config",
+        "xstest",
+        "--model",
+        folder,
+        "--no-cache",
+        "--out",
+        out,
     )
     assert run.returncode == 0, run.stderr
     assert "known reward model nvidia/Llama-3.1-Nemotron-70B-Reward-HF: reward_from token-logit" in run.stderr
@@ -482,12 +474,7 @@ def test_models_name_shows_a_pair_as_the_model_reads_it(real_built, texts, tmp_p
 
     name = "Llama-3.1-Nemotron-70B-Reward-HF"
     folder = build(tmp_path / name, *ENTRIES[name][:2], texts)
-    run = subprocess.run(
-        [SOCIAL_RM, "models", str(folder), "--dataset", str(real_built[0]), "--config", "xstest"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    run = social_rm("models", folder, "--dataset", real_built[0], "--config", "xstest")
     assert run.returncode == 0, run.stderr
     from datasets import load_dataset
 

@@ -24,7 +24,7 @@ from social_rm.scoring.kinds import get_scorer
 from social_rm.scoring.options import LoadOptions, ModelSettings
 from social_rm.scoring.runner import score_pairs
 from social_rm.testing import save_tiny_model, tiny_config, train_tokenizer
-from tests.conftest import REPO, SOCIAL_RM, assert_same_scores
+from tests.conftest import REPO, SOCIAL_RM, assert_same_scores, social_rm
 from tests.custom_models import modeling_tiny_rewards as custom
 
 
@@ -258,57 +258,46 @@ def test_custom_code_needs_trust_remote_code(custom_models, pairs, demo_built, t
         SocialRMError, match="defines its own model code .*TinyValueHeadRM.*pass --trust-remote-code"
     ):
         score(custom_models["value-head"], pairs, trust=False)
-    run = subprocess.run(
-        [
-            SOCIAL_RM,
-            "score",
-            "--dataset",
-            str(demo_built[0]),
-            "--config",
-            "bbq",
-            "--model",
-            str(custom_models["score"]),
-            "--out",
-            str(tmp_path / "s.parquet"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    out = tmp_path / "s.parquet"
+    run = social_rm(
+        "score",
+        "--dataset",
+        demo_built[0],
+        "--config",
+        "bbq",
+        "--model",
+        custom_models["score"],
+        "--out",
+        out,
     )
     assert run.returncode == 1 and "pass --trust-remote-code" in run.stderr and "Traceback" not in run.stderr
-    assert not (tmp_path / "s.parquet").exists()
+    assert not out.exists()
 
 
 @WHOLE_MODEL_ON_DISK
 def test_the_command_line_reads_a_custom_model_spread_over_devices(custom_models, demo_built, tmp_path):
     bbq = load_dataset(str(demo_built[0]), "bbq", split="test")
     out = tmp_path / "armo.parquet"
-    run = subprocess.run(
-        [
-            SOCIAL_RM,
-            "score",
-            "--dataset",
-            str(demo_built[0]),
-            "--config",
-            "bbq",
-            "--model",
-            str(custom_models["score"]),
-            "--trust-remote-code",
-            "--label-index",
-            "1",
-            "--device-map",
-            "auto",
-            "--max-memory",
-            "cpu=60KB",
-            "--offload-folder",
-            str(tmp_path / "offload"),
-            "--no-cache",
-            "--out",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    run = social_rm(
+        "score",
+        "--dataset",
+        demo_built[0],
+        "--config",
+        "bbq",
+        "--model",
+        custom_models["score"],
+        "--trust-remote-code",
+        "--label-index",
+        "1",
+        "--device-map",
+        "auto",
+        "--max-memory",
+        "cpu=60KB",
+        "--offload-folder",
+        tmp_path / "offload",
+        "--no-cache",
+        "--out",
+        out,
     )
     assert run.returncode == 0, run.stderr
     assert (

@@ -3,7 +3,6 @@ verified by re-scoring a sample, a forged scores file (every chosen 1.0, every r
 refused, a results.json edited after submission is caught, and the leaderboard says which row is which."""
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
@@ -12,11 +11,7 @@ from social_rm.publish.verify import stratified_sample
 from social_rm.results.report import leaderboard_rows, load_documents
 from social_rm.results.scores import read_scores, write_scores
 from social_rm.testing import save_tiny_model
-from tests.conftest import REPO, SOCIAL_RM
-
-
-def social_rm(*args):
-    return subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=REPO)
+from tests.conftest import social_rm
 
 
 @pytest.fixture(scope="module")

@@ -97,15 +97,14 @@ def encode_text_pairs(tokenizer, prompts: list[list[dict]], responses: list[str]
         else "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in p)
         for p in prompts
     ]
-    whole = tokenizer(questions, responses)["input_ids"]
-    cut = tokenizer(
-        questions, responses, truncation="only_first" if max_length else False, max_length=max_length
-    )
-    out = []
-    for i, ids in enumerate(cut["input_ids"]):
-        start = cut.sequence_ids(i).index(1)
-        out.append(Encoded(ids, start, len(ids) < len(whole[i])))
-    return out
+    encoded = tokenizer(questions, responses)
+    whole = [len(ids) for ids in encoded["input_ids"]]
+    if max_length and max(whole, default=0) > max_length:
+        encoded = tokenizer(questions, responses, truncation="only_first", max_length=max_length)
+    return [
+        Encoded(ids, encoded.sequence_ids(i).index(1), len(ids) < whole[i])
+        for i, ids in enumerate(encoded["input_ids"])
+    ]
 
 
 def _cut(tokenizer, ids: list[int], start: int, max_length: int, text: str, response: str) -> Encoded:

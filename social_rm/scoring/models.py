@@ -19,6 +19,10 @@ FALLBACK_CHAT_TEMPLATE = (
 )
 
 
+# Architectures whose attention transformers' SDPA path does not compute as the model was trained.
+EAGER_MODEL_TYPES = ("gemma2",)
+
+
 def pick_device(device: str = "auto") -> str:
     """`auto`: cuda (each process of an `accelerate launch` its own GPU, `LOCAL_RANK`), then mps, then cpu."""
     import os
@@ -224,10 +228,6 @@ def load_model(
         raise
     check_loading_info(name, model, info)
     return model.eval() if device_map else model.to(device).eval()
-
-
-# Architectures whose attention transformers' SDPA path does not compute as the model was trained.
-EAGER_MODEL_TYPES = ("gemma2",)
 
 
 def check_loading_info(name: str, model, info: dict) -> None:

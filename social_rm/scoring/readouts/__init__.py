@@ -51,8 +51,8 @@ def detect(model, tokenizer, name: str) -> str:
         return Logits.name
     if hasattr(model, "get_score") or getattr(model.config, "reward_token_id", None) is not None:
         return FirstOutput.name
-    ids = tokenizer.apply_chat_template(PROBE, tokenize=False)
-    ids = tokenizer(ids, add_special_tokens=False)["input_ids"]
+    text = tokenizer.apply_chat_template(PROBE, tokenize=False)
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     try:
         with torch.inference_mode():
             output = model(input_ids=torch.tensor([ids], device=input_device(model)))

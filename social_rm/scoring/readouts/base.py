@@ -26,6 +26,7 @@ class ReadOut:
         """`settings`: the `options.ModelSettings`; `options`: the classifier kind's `rewards.RewardOptions`."""
         self.model, self.tokenizer, self.settings, self.options = model, tokenizer, settings, options
         self.pad_id = model.config.pad_token_id  # read once; nothing changes it while scoring
+        self.appended: list[int] = []  # token ids read after every sequence (InternLM2's reward token)
 
     @classmethod
     def check(cls, name: str, config: dict, options) -> None:
@@ -36,11 +37,13 @@ class ReadOut:
                 raise SocialRMError(f"--reward-from {cls.name} needs {flag}")
 
     def encode(self, units, generation_prompt: bool = False) -> list[Encoded]:
-        """The units' token ids, tokenized as the model's card does (`options.tokenize`)."""
+        """The units' token ids, tokenized as the model's card does (`options.tokenize`), cut to leave room for
+        the tokens the read-out appends (`appended`)."""
+        limit = self.settings.max_length
         return encode_completions(
             self.tokenizer,
             units,
-            self.settings.max_length,
+            limit - len(self.appended) if limit else limit,
             generation_prompt,
             self.options.tokenize or "template",
         )
@@ -52,7 +55,7 @@ class ReadOut:
         without a pad token) whose chat template ends a turn with eos is read at the token before that eos, so
         trailing pad ids are cut. A head that pools before the first pad token (`pools_at = "first-pad"` on its
         class, as INF-ORM's) is read there: the sequence is cut before its first pad id, which a causal model's
-        hidden states before it do not see."""
+        hidden states before it do not see. The read-out's `appended` tokens follow, within --max-length."""
         encoded = self.encode(units)
         first_pad = getattr(type(self.model), "pools_at", "") == "first-pad"
         for e in encoded:
@@ -60,6 +63,7 @@ class ReadOut:
                 e.ids = e.ids[: e.ids.index(self.pad_id, 1)]
             while self.pad_id is not None and len(e.ids) > e.response_start + 1 and e.ids[-1] == self.pad_id:
                 e.ids = e.ids[:-1]
+            e.ids = e.ids + self.appended
         return [u.prompt for u in units], encoded
 
     def packing_models(self) -> tuple:

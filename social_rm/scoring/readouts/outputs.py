@@ -31,18 +31,12 @@ class FirstOutput(ReadOut):
     )
     auto_class = "AutoModel"
 
-    def sequences(self, units):
-        """The sequences, each followed by the model's reward token where its config names one: InternLM2's
-        `get_score(tokenizer, conversation)` templates the conversation, appends `reward_token_id` and reads its
-        forward pass's first output; here the same runs in padded batches and within --max-length."""
-        keys, encoded = super().sequences(units)
-        token = getattr(self.model.config, "reward_token_id", None)
-        limit = self.settings.max_length
-        for e in encoded if token is not None else ():
-            if limit and len(e.ids) >= limit:
-                e.ids, e.truncated = e.ids[: limit - 1], True
-            e.ids = [*e.ids, token]
-        return keys, encoded
+    def __init__(self, model, tokenizer, settings, options):
+        """InternLM2's `get_score(tokenizer, conversation)` templates the conversation, appends the config's
+        `reward_token_id` and reads its forward pass's first output; here the same runs in padded batches."""
+        super().__init__(model, tokenizer, settings, options)
+        token = getattr(model.config, "reward_token_id", None)
+        self.appended = [] if token is None else [token]
 
     def read_padded(self, encoded) -> np.ndarray:
         return self.own_forward(encoded, lambda output: first_output(output, self.options.label_index))

@@ -46,11 +46,18 @@ def encode_pair(tokenizer, pair, first: str, second: str) -> Encoded:
     """The source (the prompt's one message, or a transcript of several) and the two candidates, as llm-blender's
     `tokenize_pair`; `response_start` is where the first candidate starts."""
     source = pair.prompt[0][1] if len(pair.prompt) == 1 else transcript(pair)
-    encode = tokenizer.encode
-    source_ids = encode(SOURCE_PREFIX + source, max_length=SOURCE_MAX_LENGTH, truncation=True)
+    cut = False
+
+    def encode(text: str, limit: int) -> list[int]:
+        """`tokenizer.encode(text, max_length=limit, truncation=True)`, tokenizing twice only when over."""
+        nonlocal cut
+        ids = tokenizer.encode(text)
+        if len(ids) <= limit:
+            return ids
+        cut = True
+        return tokenizer.encode(text, max_length=limit, truncation=True)
+
+    source_ids = encode(SOURCE_PREFIX + source, SOURCE_MAX_LENGTH)
     room = (SOURCE_MAX_LENGTH + 2 * CANDIDATE_MAX_LENGTH - len(source_ids)) // 2
-    texts = (SOURCE_PREFIX + source, FIRST_PREFIX + first, SECOND_PREFIX + second)
-    candidates = [encode(text, max_length=room, truncation=True) for text in texts[1:]]
-    ids = source_ids + candidates[0] + candidates[1]
-    whole = sum(len(encode(text)) for text in texts)
-    return Encoded(ids, len(source_ids), len(ids) < whole)
+    ids = source_ids + encode(FIRST_PREFIX + first, room) + encode(SECOND_PREFIX + second, room)
+    return Encoded(ids, len(source_ids), cut)
