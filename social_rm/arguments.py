@@ -150,6 +150,14 @@ def _add_model_args(parser: argparse.ArgumentParser, repeat: bool = False) -> No
         "--cache", type=Path, help="score cache (default: one per model in $HF_HOME/social-rm/scores)"
     )
     parser.add_argument("--no-cache", action="store_true", help="score without a cache (nothing to resume)")
+    parser.add_argument(
+        "--sample",
+        type=positive_int,
+        metavar="N",
+        help="score a seeded sample of about N items (each with all its pairs), stratified by source: an estimate, "
+        "with intervals from the item bootstrap; the leaderboard refuses it",
+    )
+    parser.add_argument("--sample-seed", type=int, default=0, help="seed of --sample (default: 0)")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -68,11 +68,22 @@ def _scorer(args, model: str | None):
 
 
 def _score(args, ds, ref, model: str | None, out: Path):
-    from social_rm.results.scores import write_scores
+    from social_rm.results.scores import generations_path, write_generations, write_scores
     from social_rm.scoring.runner import is_main_process, open_cache, score_pairs
 
+    from social_rm.data import sample_items
+
+    sample = None
+    if args.sample:
+        ds, sample = sample_items(ds, args.sample, args.sample_seed)
+        logger.info(
+            f"scoring a sample: {sample['n_items']:,} of {sample['of_items']:,} items ({sample['n_pairs']:,} of "
+            f"{sample['of_pairs']:,} pairs), stratified by source, seed {sample['seed']}"
+        )
     scorer = _scorer(args, model)
     scores = score_pairs(ds, scorer, None if args.no_cache else open_cache(scorer, args.cache))
+    if sample:
+        scores.metadata["sample"] = sample
     if scores.metadata.get("truncated"):
         logger.warning(
             f"{scores.metadata['truncated']:,} sequences were longer than --max-length "
@@ -82,6 +93,12 @@ def _score(args, ds, ref, model: str | None, out: Path):
     if is_main_process():
         write_scores(scores, out)
         logger.info(f"wrote {out} ({len(scores.ids):,} pairs)")
+        if scores.generations is not None:
+            write_generations(scores.generations, generations_path(out))
+            logger.info(
+                f"wrote the judge's {len(scores.generations):,} replies to {generations_path(out)}; "
+                f"{int(scores.unparsed.sum()):,} verdicts could not be parsed (each counted as a tie)"
+            )
     return scores
 
 

@@ -104,6 +104,41 @@ def pair_ids(ds: datasets.Dataset) -> list[str]:
     return ds.with_format("arrow")[:].column("id").to_pylist()
 
 
+def stratified_sample(sources: list[str], n: int, seed: int) -> list[int]:
+    """About `n` row indices (sorted), drawn without replacement within each source in proportion to its size,
+    at least one from each source."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    by_source: dict[str, list[int]] = {}
+    for i, source in enumerate(sources):
+        by_source.setdefault(source, []).append(i)
+    picked: list[int] = []
+    for source in sorted(by_source):
+        rows = by_source[source]
+        take = min(len(rows), max(1, round(n * len(rows) / len(sources))))
+        picked += rng.choice(rows, size=take, replace=False).tolist()
+    return sorted(picked)
+
+
+def sample_items(ds: datasets.Dataset, n: int, seed: int = 0) -> tuple[datasets.Dataset, dict]:
+    """A seeded sample of about `n` items (`group_id`s) stratified by source, each with all its pairs, so BBQ's
+    and CrowS-Pairs' paired figures stay defined; and what the results record of it."""
+    table = ds.with_format("arrow")[:]
+    keys = list(zip(table.column("source").to_pylist(), table.column("group_id").to_pylist()))
+    items = list(dict.fromkeys(keys))
+    picked = {items[i] for i in stratified_sample([source for source, _ in items], n, seed)}
+    rows = [i for i, key in enumerate(keys) if key in picked]
+    record = {
+        "n_items": len(picked),
+        "of_items": len(items),
+        "n_pairs": len(rows),
+        "of_pairs": len(ds),
+        "seed": seed,
+    }
+    return ds.select(rows), record
+
+
 def folder_fingerprint(dataset: str | Path) -> str:
     """A content hash of a built social-pairs folder: its card and every data file."""
     root = Path(dataset)

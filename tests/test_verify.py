@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from social_rm.publish.verify import stratified_sample
+from social_rm.data import stratified_sample
 from social_rm.results.report import leaderboard_rows, load_documents
 from social_rm.results.scores import read_scores, write_scores
 from social_rm.testing import save_tiny_model

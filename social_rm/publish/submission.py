@@ -88,6 +88,12 @@ def validate(
             f"{scores_path} was computed on dataset {str(info.get('fingerprint'))[:24]}, not the published "
             f"social-pairs ({published.fingerprint[:24]}); score the published revision"
         )
+    sample = scores.metadata.get("sample")
+    if sample:
+        raise SubmissionError(
+            f"{scores_path} scores a sample of {sample.get('n_items')} items (score --sample): an estimate; the "
+            f"leaderboard takes only scores of all {len(ds):,} pairs"
+        )
     if (info.get("config"), info.get("split")) != (LEADERBOARD_CONFIG, LEADERBOARD_SPLIT) or len(
         scores.ids
     ) != len(ds):

@@ -13,14 +13,13 @@ import hashlib
 import json
 import logging
 import math
-from collections import defaultdict
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from social_rm.data import columns, load_pairs, pair_ids, resolve
+from social_rm.data import columns, load_pairs, pair_ids, resolve, stratified_sample
 from social_rm.errors import SocialRMError
 from social_rm.publish.submission import (
     LEADERBOARD_CONFIG,
@@ -169,21 +168,6 @@ def _compare(claimed, recomputed, where: str) -> None:
         or not math.isclose(claimed, recomputed, rel_tol=1e-9, abs_tol=1e-12)
     ):
         raise differ
-
-
-def stratified_sample(sources: list[str], n: int, seed: int) -> list[int]:
-    """About `n` row indices (sorted), drawn without replacement within each source in proportion to its size,
-    at least one from each source."""
-    rng = np.random.default_rng(seed)
-    by_source: dict[str, list[int]] = defaultdict(list)
-    for i, source in enumerate(sources):
-        by_source[source].append(i)
-    picked: list[int] = []
-    for source in sorted(by_source):
-        rows = by_source[source]
-        take = min(len(rows), max(1, round(n * len(rows) / len(sources))))
-        picked += rng.choice(rows, size=take, replace=False).tolist()
-    return sorted(picked)
 
 
 def scorer_for(identity: dict, weights: str | None, device: str):

@@ -81,6 +81,11 @@ def evaluate_scores(
     from social_rm.results.diagnostics import diagnostics
 
     check_same_dataset(scores, ref, source, allow_other_dataset)
+    sample = scores.metadata.get("sample")
+    if sample:  # scores of a sample of items (score --sample): the metric on those pairs
+        scored = set(scores.ids)
+        ds = ds.select([i for i, pair_id in enumerate(pair_ids(ds)) if pair_id in scored])
+        logger.info(f"{source} scores a sample of {sample.get('n_items')} items: the figures are estimates")
     chosen, rejected = align(pair_ids(ds), scores, source, subset=True)
     bar = tqdm(total=2, desc="evaluating: the metric", unit="step", disable=not progress)
     result = _metric(ds, chosen, rejected, n_bootstrap, seed, metric, source)
@@ -96,12 +101,26 @@ def evaluate_scores(
         logger.info(
             f"evaluating the {len(ds):,} pairs of config {ref.config!r} out of the {len(scores.ids):,} in {source}"
         )
+    if sample:
+        document["sample"] = sample
+    if scores.unparsed is not None:
+        document["judge"] = judge_summary(ds, scores)
     document["diagnostics"] = diagnostics(
         ds, chosen, rejected, model.get("kind"), n_bootstrap, seed, model.get("bradley_terry")
     )
     bar.update()
     bar.close()
     return document
+
+
+def judge_summary(ds: datasets.Dataset, scores: Scores) -> dict:
+    """A generative judge's verdicts that could not be parsed (each counted as a tie), overall and per source."""
+    position = {pair_id: i for i, pair_id in enumerate(scores.ids)}
+    by_source: dict[str, int] = {}
+    for pair_id, source in zip(pair_ids(ds), columns(ds, ("source",))["source"]):
+        by_source[source] = by_source.get(source, 0) + int(scores.unparsed[position[pair_id]])
+    usage = scores.metadata.get("usage", {})
+    return {"n_unparsed": {"overall": sum(by_source.values()), "by_source": by_source}, "usage": usage}
 
 
 def versions() -> dict:

@@ -24,6 +24,7 @@ METADATA_KEY = b"social_rm"
 # beyond this, differences and squares of scores overflow float64 (the metric's and the diagnostics' arithmetic)
 LARGEST_SCORE = 1e150
 COLUMNS = ("id", "chosen_score", "rejected_score")
+UNPARSED = "n_unparsed"  # optional: a generative judge's unparsed verdicts per pair
 FORMATS = (".parquet", ".jsonl", ".json", ".csv")
 
 
@@ -37,17 +38,35 @@ class Scores:
     chosen: np.ndarray
     rejected: np.ndarray
     metadata: dict = field(default_factory=dict)  # {"model": {...}, "dataset": {...}}
+    # a generative judge's: per pair, the verdicts it could not parse (the `n_unparsed` column)
+    unparsed: np.ndarray | None = None
+    generations: list[dict] | None = None  # its replies, written beside the scores (`generations_path`)
+
+
+def generations_path(scores_path: Path) -> Path:
+    """Where a generative judge's replies are written: beside the scores file, `NAME.generations.jsonl`."""
+    return Path(scores_path).with_suffix(".generations.jsonl")
+
+
+def write_generations(records: list[dict], path: Path) -> None:
+    """The replies as JSON Lines (pair id, order, prompt hash, text, parsed verdict), atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def write_scores(scores: Scores, path: Path) -> None:
     """Write the scores file atomically (a temporary file renamed into place)."""
-    table = pa.table(
-        {
-            "id": pa.array(scores.ids, pa.string()),
-            "chosen_score": pa.array(scores.chosen, pa.float64()),
-            "rejected_score": pa.array(scores.rejected, pa.float64()),
-        }
-    ).replace_schema_metadata({METADATA_KEY: json.dumps(scores.metadata, sort_keys=True)})
+    columns = {
+        "id": pa.array(scores.ids, pa.string()),
+        "chosen_score": pa.array(scores.chosen, pa.float64()),
+        "rejected_score": pa.array(scores.rejected, pa.float64()),
+    }
+    if scores.unparsed is not None:
+        columns[UNPARSED] = pa.array(scores.unparsed, pa.int64())
+    table = pa.table(columns).replace_schema_metadata(
+        {METADATA_KEY: json.dumps(scores.metadata, sort_keys=True)}
+    )
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
@@ -128,6 +147,7 @@ def read_scores(path: Path) -> Scores:
     if not rows:
         raise ScoresFileError(f"scores file {path} has no rows")
     ids, values = [], {"chosen_score": [], "rejected_score": []}
+    unparsed = [] if UNPARSED in rows[0] else None
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise ScoresFileError(
@@ -162,12 +182,21 @@ def read_scores(path: Path) -> Scores:
                     f"score the metric takes ({LARGEST_SCORE:g}): rescale the scores"
                 )
             out.append(value)
+        if unparsed is not None:
+            count = row.get(UNPARSED)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ScoresFileError(
+                    f"scores file {path} row {i} (id={pair_id!r}): {UNPARSED!r} must be a count of verdicts, "
+                    f"0 or more (got {count!r})"
+                )
+            unparsed.append(count)
         ids.append(pair_id)
     return Scores(
         ids,
         np.asarray(values["chosen_score"], np.float64),
         np.asarray(values["rejected_score"], np.float64),
         metadata,
+        None if unparsed is None else np.asarray(unparsed, np.int64),
     )
 
 

@@ -58,6 +58,8 @@ class ScoreCache:
         db.execute("PRAGMA journal_mode=DELETE")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         db.execute("CREATE TABLE IF NOT EXISTS scores (unit TEXT PRIMARY KEY, score REAL NOT NULL)")
+        # a generative judge's replies, one per prompt (JSON), stored as each arrives
+        db.execute("CREATE TABLE IF NOT EXISTS generations (prompt TEXT PRIMARY KEY, reply TEXT NOT NULL)")
         db.execute(
             "INSERT OR IGNORE INTO meta VALUES ('fingerprint', ?), ('model', ?)",
             (self.fingerprint, json.dumps(self.identity, sort_keys=True)),
@@ -87,9 +89,28 @@ class ScoreCache:
 
     def put(self, items: Iterable[tuple[str, float]]) -> None:
         """Store scores in one transaction (all or nothing)."""
+        self._insert("scores", items)
+
+    def replies(self, prompts: list[str]) -> dict[str, dict]:
+        """The stored replies of a generative judge to these prompt hashes."""
+        found: dict[str, dict] = {}
+        with readable(self.path, "score cache"):
+            for start in range(0, len(prompts), 900):
+                chunk = prompts[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(
+                    f"SELECT prompt, reply FROM generations WHERE prompt IN ({marks})", chunk
+                )
+                found.update((prompt, json.loads(reply)) for prompt, reply in rows)
+        return found
+
+    def put_reply(self, prompt: str, reply: dict) -> None:
+        self._insert("generations", [(prompt, json.dumps(reply, ensure_ascii=False))])
+
+    def _insert(self, table: str, items) -> None:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?)", items)
+            self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", items)
 
     def shard(self, rank: int) -> ScoreCache:
         """Process `rank`'s own shard of this cache."""
@@ -104,8 +125,10 @@ class ScoreCache:
         for path in sorted(self.path.parent.glob(f"{self.path.stem}.rank*.sqlite")):
             shard = ScoreCache(path, self.fingerprint, self.identity)
             rows = shard.db.execute("SELECT unit, score FROM scores").fetchall()
+            replies = shard.db.execute("SELECT prompt, reply FROM generations").fetchall()
             shard.close()
             self.put(rows)
+            self._insert("generations", replies)
             path.unlink()
             moved += len(rows)
         return moved

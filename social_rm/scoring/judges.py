@@ -6,17 +6,19 @@ every pair. (A reward model that reads both responses together is the `pairwise`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from social_rm.errors import SocialRMError
 from social_rm.scoring import engine
 from social_rm.scoring.encoding import Encoded
+from social_rm.scoring.generative import EndpointOptions, GenerativeOptions, GenerativeScorer
+from social_rm.scoring.judge_formats import JudgeFormat
 from social_rm.scoring.model_scorer import ModelScorer
 from social_rm.scoring.options import ModelSettings
 from social_rm.scoring.padded import next_token_logits
-from social_rm.scoring.pairs import average_orders, both_orders, fit_conversation
+from social_rm.scoring.pairs import average_orders, both_orders, fit_conversation, transcript
 from social_rm.scoring.units import PairUnit
 
 JUDGE_PROMPT = """\
@@ -34,8 +36,9 @@ single letter, A or B.
 
 
 @dataclass(frozen=True)
-class JudgeOptions:
-    """The judge's prompt and verdict tokens (not command-line options: recorded in the scores' identity)."""
+class JudgeOptions(EndpointOptions):
+    """The judge's prompt and verdict tokens (not command-line options: recorded in the scores' identity), and the
+    endpoint it may run behind."""
 
     template: str = JUDGE_PROMPT
     verdicts: tuple[str, str] = ("A", "B")
@@ -85,3 +88,68 @@ class JudgeScorer(ModelScorer):
             return p_a(next_token_logits(self.model, [e.ids for e in batch], self.verdict_ids))
 
         yield from average_orders(self.run(prepared, packed, plain))
+
+
+class EndpointJudgeScorer(GenerativeScorer):
+    """The judge kind behind an OpenAI-compatible endpoint (`--api-base`): the local judge's prompt, sent as its one
+    user message (the server applies the chat template and its generation prompt), and P(A) from the first token's
+    top logprobs renormalised over the two verdicts, which is the local judge's softmax over their two logits. Where
+    neither verdict is among the top logprobs, the order counts as a tie and as unparsed."""
+
+    kind = "judge"
+
+    def __init__(self, settings: ModelSettings, options: JudgeOptions, loaded: tuple | None = None):
+        self.judge_options = options
+        endpoint = {f.name: getattr(options, f.name) for f in fields(EndpointOptions)}
+        super().__init__(
+            settings,
+            GenerativeOptions(**endpoint, max_new_tokens=1),
+            judge=JudgeFormat(
+                "pairwise", options.template, parse=lambda _: None, source="social-rm's judge prompt"
+            ),
+        )
+
+    def requests(self, unit: PairUnit) -> list[tuple[str, list[dict]]]:
+        conversation = transcript(unit)
+        ask = lambda a, b: [  # noqa: E731
+            {
+                "role": "user",
+                "content": self.judge_options.template.format(conversation=conversation, a=a, b=b),
+            }
+        ]
+        return [
+            ("chosen first", ask(unit.chosen, unit.rejected)),
+            ("rejected first", ask(unit.rejected, unit.chosen)),
+        ]
+
+    def _ask(self, chats):
+        for index, p, reply in self.backend.verdict_probabilities(chats, self.judge_options.verdicts):
+            yield (
+                index,
+                {
+                    "text": reply.text,
+                    "verdict": p,
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": reply.completion_tokens,
+                },
+            )
+
+    def value(self, verdict) -> float:
+        return 0.5 if verdict is None else float(verdict)
+
+    def identity(self) -> dict:
+        kept = ("name", "kind", "parameters", "api_base", "api_model", "bradley_terry")
+        return {
+            **{k: v for k, v in super().identity().items() if k in kept},
+            **asdict(
+                self.judge_options,
+                dict_factory=lambda items: {k: v for k, v in items if not k.startswith("api_")},
+            ),
+        }
+
+
+def build_judge(settings: ModelSettings, options: JudgeOptions, loaded: tuple | None = None):
+    """The judge kind's scorer: behind an endpoint with --api-base, else a local model."""
+    if options.api_base:
+        return EndpointJudgeScorer(settings, options, loaded)
+    return JudgeScorer(settings, options, loaded)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from social_rm.errors import SocialRMError, lookup
 from social_rm.scoring.baselines import FileScorer, LengthScorer, NoOptions, RandomOptions, RandomScorer
-from social_rm.scoring.judges import JudgeOptions, JudgeScorer
+from social_rm.scoring.generative import GenerativeOptions, GenerativeScorer
+from social_rm.scoring.judges import JudgeOptions, build_judge
 from social_rm.scoring.models import looks_like_hub_id, pick_device
 from social_rm.scoring.options import ModelSettings, cli_fields, flag
 from social_rm.scoring.policies import DPOOptions, DPOScorer, LogprobOptions, LogprobScorer
@@ -49,7 +50,18 @@ KINDS: dict[str, Kind] = {
     ),
     "classifier": Kind(RewardModelScorer, RewardOptions, "model", "a reward model, read by --reward-from"),
     "logprob": Kind(LogprobScorer, LogprobOptions, "model", "causal LM log-probability of the response"),
-    "judge": Kind(JudgeScorer, JudgeOptions, "model", "causal LM pairwise judge, both orders"),
+    "judge": Kind(
+        build_judge,
+        JudgeOptions,
+        "model",
+        "causal LM pairwise judge: P(A) from the verdict's logits, both orders",
+    ),
+    "generative": Kind(
+        GenerativeScorer,
+        GenerativeOptions,
+        "model",
+        "a judge that writes, then its verdict is parsed (--judge-format), locally or behind --api-base",
+    ),
     "dpo": Kind(DPOScorer, DPOOptions, "model", "DPO implicit reward against --ref-model"),
     "file": Kind(
         lambda settings, *_: FileScorer(path=settings.model),
@@ -89,10 +101,14 @@ def get_scorer(
     built = kind_options(kind, options)
     if not entry.takes:
         return entry.build(None, built, None)
+    endpoint = getattr(built, "api_base", None)
+    if endpoint and settings is not None and not settings.model and built.api_model:
+        settings = replace(settings, model=built.api_model)
     if settings is None or not settings.model:
-        raise SocialRMError(f"the {kind} kind needs --model")
+        raise SocialRMError(f"the {kind} kind needs --model" + (" or --api-model" if endpoint else ""))
     if entry.loads_weights:
-        require_models_extra(kind)
+        if not endpoint:  # an endpoint needs neither torch nor transformers here
+            require_models_extra(kind)
         settings, built = apply_known_model(kind, settings, built)
     return entry.build(settings, built, loaded)
 
@@ -157,7 +173,7 @@ def apply_known_model(kind: str, settings: ModelSettings, options):
     }
     options = replace(options, **unset)
     load = settings.options
-    if load.dtype == "auto" and pick_device(load.device) != "cpu":
+    if load.dtype == "auto" and not getattr(options, "api_base", None) and pick_device(load.device) != "cpu":
         load = replace(load, dtype=known.dtype)
     return replace(
         settings, options=load, chat_template=settings.chat_template or known.chat_template

@@ -44,6 +44,7 @@ class KnownModel:
     chat_template: str | None = None  # replaces a missing or wrong chat template
     dtype: str = "bfloat16"  # the dtype it was released in, used on an accelerator with --dtype auto
     model_class: str | None = None  # "module:Class" where an installed package defines the model's class
+    judge_format: str | None = None  # a generative judge's prompt format (judge_formats.FORMATS)
     note: str = ""
 
     def matches(self, name: str) -> bool:
@@ -72,6 +73,11 @@ def _hub(name: str) -> str:
 
 def _entry(pattern: str, reward_from: str, license: str, **fields) -> KnownModel:
     return KnownModel(pattern, reward_from, license, _hub(fields.pop("link", pattern)), **fields)
+
+
+def _judge(pattern: str, judge_format: str, license: str, **fields) -> KnownModel:
+    """A generative judge: it writes, and its verdict is parsed by `judge_format`."""
+    return _entry(pattern, "", license, kind="generative", judge_format=judge_format, **fields)
 
 
 KNOWN_MODELS: tuple[KnownModel, ...] = (
@@ -254,6 +260,16 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         link="llm-blender/PairRM-hf",
         note="pip install llm-blender; scores the two responses together, both orders",
     ),
+    # generative judges (--kind generative), each prompted as its card or its authors' evaluation code prompts it
+    _judge("Skywork/Skywork-Critic-Llama-3.1-*", "skywork-critic", "other (Skywork Community License)"),
+    _judge("gaotang/RM-R1-Qwen2.5-Instruct-*", "rm-r1", "mit", note="writes a rubric or a solution first"),
+    _judge(
+        "gaotang/RM-R1-DeepSeek-Distilled-Qwen-*",
+        "rm-r1-reasoning",
+        "mit",
+        note="reasons at length: give it --max-new-tokens 8192 or more",
+    ),
+    _judge("prometheus-eval/prometheus-*-v2.0", "prometheus-relative", "apache-2.0"),
 )
 
 
@@ -267,6 +283,8 @@ def table() -> str:
     its dtype, whether its chat template is fixed or it needs its own code, its licence and link."""
 
     def read_out(e: KnownModel) -> str:
+        if e.judge_format:
+            return f"judge: {e.judge_format}"
         index = e.label_index if e.label_index is not None else e.token_index
         return e.reward_from + (f"[{index}]" if index is not None else "")
 

@@ -66,6 +66,8 @@ def score_units(
     keys = [u.key() for u in units]
     state = _distributed_state()
     if state is None:
+        if cache is not None and hasattr(scorer, "use_cache"):
+            scorer.use_cache(cache)  # a generative judge keeps its replies there as they arrive
         known = cache.get(keys) if cache is not None else {}
         todo = [i for i, key in enumerate(keys) if key not in known]
         _log_known(known, units, scorer, cache)
@@ -84,6 +86,8 @@ def score_units(
         todo = [[i for i, key in enumerate(keys) if key not in known]]
     broadcast_object_list(todo)
     shard = cache.shard(state.process_index)
+    if hasattr(scorer, "use_cache"):
+        scorer.use_cache(shard)
     try:
         mine = share(todo[0], units, state.process_index, state.num_processes)
         logger.info(
@@ -150,6 +154,8 @@ def _score_into(
             if cache is not None:
                 cache.put((keys[i], float(v)) for i, v in zip(indices, scores))
             bar.update(len(batch))
+    if todo and getattr(scorer, "summary", None) and scorer.summary():
+        logger.info(scorer.summary())
     if todo and hasattr(scorer, "tokens"):
         seconds = time.perf_counter() - start
         logger.info(
@@ -229,10 +235,30 @@ def score_pairs(
         units, where, ids = pair_units(ds)
         values = score_units(units, scorer, cache, progress)
         chosen, rejected = values[where], 1 - values[where]
+        sides = [where]
     else:
         units, chosen_at, rejected_at, ids = completions(ds)
         values = score_units(units, scorer, cache, progress)
         chosen, rejected = values[chosen_at], values[rejected_at]
-    return Scores(
+        sides = [chosen_at, rejected_at]
+    scores = Scores(
         ids, chosen, rejected, {"model": scorer.identity(), "truncated": getattr(scorer, "truncated", 0)}
     )
+    if hasattr(scorer, "generations"):
+        _add_generations(scores, scorer, units, sides)
+    return scores
+
+
+def _add_generations(scores: Scores, scorer, units: list, sides: list[np.ndarray]) -> None:
+    """A generative judge's replies per pair (its unit's, or its chosen and its rejected completion's), and how
+    many of each pair's verdicts could not be parsed."""
+    replies = scorer.generations(units)
+    scores.generations, unparsed = [], np.zeros(len(scores.ids), dtype=np.int64)
+    for row, pair_id in enumerate(scores.ids):
+        for side, at in zip(("chosen", "rejected"), sides):
+            for record in replies[at[row]]:
+                order = record["order"] if len(sides) == 1 else side
+                scores.generations.append({"id": pair_id, **record, "order": order})
+                unparsed[row] += record["verdict"] is None
+    scores.unparsed = unparsed
+    scores.metadata["usage"] = dict(scorer.usage)

@@ -41,6 +41,13 @@ class PairUnit:
         return stable_hash([self.prompt, self.chosen, self.rejected])
 
 
+def question(prompt: Messages) -> str:
+    """A prompt as one text for a judge: its one message, or a transcript of several ("User: ...")."""
+    if len(prompt) == 1:
+        return prompt[0][1]
+    return "\n\n".join(f"{role.capitalize()}: {content}" for role, content in prompt)
+
+
 def messages(prompt: Messages) -> list[dict]:
     """A prompt as the chat messages a chat template takes."""
     return [{"role": role, "content": content} for role, content in prompt]
