@@ -68,10 +68,9 @@ def _scorer(args, model: str | None):
 
 
 def _score(args, ds, ref, model: str | None, out: Path):
+    from social_rm.data import sample_items
     from social_rm.results.scores import generations_path, write_generations, write_scores
     from social_rm.scoring.runner import is_main_process, open_cache, score_pairs
-
-    from social_rm.data import sample_items
 
     sample = None
     if args.sample:

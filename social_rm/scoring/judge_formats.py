@@ -50,13 +50,13 @@ def score_of(judge: JudgeFormat, verdict) -> float:
 
 
 def last_verdict(pattern: str, flags: int = 0) -> Callable[[str], str | None]:
-    """A parser that takes the last match of `pattern` (its group: A or B, any case), so a verdict quoted in the
-    reasoning before the final one does not count."""
+    """A parser that takes the last match of `pattern` (its group: A or B), so a verdict quoted in the reasoning
+    before the final one does not count."""
     compiled = re.compile(pattern, flags)
 
     def parse(text: str) -> str | None:
         found = compiled.findall(text or "")
-        return found[-1].upper() if found else None
+        return found[-1] if found else None
 
     return parse
 
@@ -99,28 +99,20 @@ def prometheus_relative(text: str) -> str | None:
 
 # Skywork-Critic-Llama-3.1-8B / -70B: the prompt of the cards' usage code, sent as the one user message; the
 # cards' example answer is "[[A]]".
-SKYWORK_CRITIC = """\
-Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the \
-user question displayed below. You should choose the assistant that follows the user's instructions and answers the \
-user's question better. 
-Your evaluation should consider factors such as the helpfulness, relevance, accuracy, depth, creativity, and level \
-of detail of their responses. Avoid any position biases and ensure that the order in which the responses were \
-presented does not influence your decision. Do not allow the length of the responses to influence your evaluation. \
-Do not favor certain names of the assistants. Be as objective as possible. 
-Please directly output your final verdict by strictly following this format: "[[A]]" if assistant A is better, \
-"[[B]]" if assistant B is better.
-
-[User Question]
-{question}
-
-[The Start of Assistant A's Answer]
-{a}
-[The End of Assistant A's Answer]
-
-[The Start of Assistant B's Answer]
-{b}
-[The End of Assistant B's Answer]
-"""
+SKYWORK_CRITIC = (
+    "Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the "
+    "user question displayed below. You should choose the assistant that follows the user's instructions and answers "
+    "the user's question better. \n"
+    "Your evaluation should consider factors such as the helpfulness, relevance, accuracy, depth, creativity, and "
+    "level of detail of their responses. Avoid any position biases and ensure that the order in which the responses "
+    "were presented does not influence your decision. Do not allow the length of the responses to influence your "
+    "evaluation. Do not favor certain names of the assistants. Be as objective as possible. \n"
+    'Please directly output your final verdict by strictly following this format: "[[A]]" if assistant A is better, '
+    '"[[B]]" if assistant B is better.\n\n'
+    "[User Question]\n{question}\n\n"
+    "[The Start of Assistant A's Answer]\n{a}\n[The End of Assistant A's Answer]\n\n"
+    "[The Start of Assistant B's Answer]\n{b}\n[The End of Assistant B's Answer]\n"
+)
 
 # RM-R1 (Chen et al., 2025), as its repository's evaluation code prompts its models (RM-R1-UIUC/RM-R1,
 # eval/reward-bench/rewardbench/generative.py): the Qwen2.5-Instruct models with a system prompt that asks for a
