@@ -54,7 +54,7 @@ test-min-versions: corpora
 	.venv-min/bin/python -c "import torch, transformers, accelerate; \
 		print('minimum versions:', torch.__version__, transformers.__version__, accelerate.__version__)"
 	SOCIAL_RM_SOURCES=$(abspath $(CORPORA)) SOCIAL_RM_REQUIRE_CORPORA=1 \
-		.venv-min/bin/python -m pytest -q -p no:cacheprovider tests/test_model_cards.py tests/test_reward_models.py
+		.venv-min/bin/python -m pytest -q -p no:cacheprovider tests/test_model_cards.py tests/test_reward_models.py tests/test_generative.py
 
 # Runs anywhere: the tests that need ../shared/corpora are skipped (and counted) when it is not there.
 test-fast: $(VENV)/.installed

@@ -438,3 +438,43 @@ def test_the_judge_kind_needs_logprobs_from_the_endpoint(server, tiny_causal, de
     assert done.returncode == 1
     assert "gave no logprobs" in done.stderr and "--kind generative" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- estimates from a sample ------------------------------------------------------------------------------------
+
+
+def test_a_sample_is_whole_items_of_every_source_and_the_results_say_so(demo_built, tmp_path):
+    from social_rm.data import columns, load_pairs
+    from social_rm.results.scores import read_scores
+
+    ds = load_pairs(demo_built[0])
+    every = columns(ds, ("id", "group_id", "source"))
+    pairs_of = {}
+    for pair_id, group, source in zip(every["id"], every["group_id"], every["source"]):
+        pairs_of.setdefault((source, group), set()).add(pair_id)
+    scored = {}
+    for seed in (0, 0, 1):
+        out = tmp_path / f"length-{seed}.parquet"
+        social_rm(
+            "score", "--dataset", demo_built[0], "--model", "length", "--sample", "30", "--sample-seed", seed,
+            "--out", out, check=True,
+        )  # fmt: skip
+        scored.setdefault(seed, []).append(set(read_scores(out).ids))
+    assert scored[0][0] == scored[0][1] != scored[1][0]  # seeded
+    ids = scored[0][0]
+    items = [key for key, members in pairs_of.items() if members & ids]
+    assert all(pairs_of[key] <= ids for key in items)  # whole items
+    assert {source for source, _ in items} == set(every["source"])  # every source
+    assert abs(len(items) - 30) <= len(set(every["source"]))  # about 30: each source its rounded share, at least one
+    results = tmp_path / "length.json"
+    social_rm(
+        "evaluate", "--dataset", demo_built[0], "--scores", tmp_path / "length-0.parquet", "--out", results,
+        "--n-bootstrap", "200", check=True,
+    )  # fmt: skip
+    document = json.loads(results.read_text())
+    assert document["sample"] == {
+        "n_items": len(items), "of_items": len(pairs_of), "n_pairs": len(ids), "of_pairs": len(ds), "seed": 0
+    }  # fmt: skip
+    assert document["results"]["n_pairs"] == len(ids)
+    low, high = document["results"]["ci"]["social_score"]
+    assert low < document["results"]["social_score"] < high

@@ -60,6 +60,18 @@ def test_a_submission_on_one_config_is_refused_with_both_counts(published, tmp_p
     ) in done.stderr
 
 
+def test_a_sampled_submission_is_refused(published, tmp_path):
+    from social_rm.data import load_pairs
+
+    scores = tmp_path / "sampled.parquet"
+    social_rm("score", "--dataset", published, "--model", "length", "--sample", "5", "--out", scores, check=True)
+    sample = read_scores(scores).metadata["sample"]
+    assert sample["n_pairs"] == len(read_scores(scores).ids) < len(load_pairs(published))
+    done = submit(scores, CARD, published, tmp_path)
+    assert done.returncode == 1
+    assert f"scores a sample of {sample['n_items']} items (score --sample): an estimate" in done.stderr
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [
