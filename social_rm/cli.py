@@ -101,8 +101,18 @@ def _score(args, ds, ref, model: str | None, out: Path):
     return scores
 
 
-def _evaluate(ds, ref, scores, out: Path, args, metric=None, source: str = "scores file") -> dict:
+def _evaluate(
+    ds,
+    ref,
+    scores,
+    out: Path,
+    args,
+    metric=None,
+    source: str = "scores file",
+    scores_path: Path | None = None,
+) -> dict:
     from social_rm.results.evaluation import evaluate_scores, write_json
+    from social_rm.results.scores import generations_path
 
     document = evaluate_scores(
         ds,
@@ -113,6 +123,7 @@ def _evaluate(ds, ref, scores, out: Path, args, metric=None, source: str = "scor
         metric,
         source,
         getattr(args, "allow_other_dataset", False),
+        generations=generations_path(scores_path) if scores_path else None,
     )
     write_json(document, out)
     return document["results"]
@@ -134,7 +145,9 @@ def cmd_evaluate(args) -> None:
     check_output(args.out, (".json",), [args.scores], "the results")
     ref, ds = _dataset(args)
     scores = read_scores(args.scores)
-    result = _evaluate(ds, ref, scores, args.out, args, source=f"scores file {args.scores}")
+    result = _evaluate(
+        ds, ref, scores, args.out, args, source=f"scores file {args.scores}", scores_path=args.scores
+    )
     print(format_table(result, f"social_rm: {scores.metadata.get('model', {}).get('name', args.scores)}"))
     logger.info(f"wrote {args.out}")
 
@@ -168,9 +181,10 @@ def cmd_run(args) -> None:
     results = []
     for model in args.model or BASELINES:
         label = Path(model).stem if model not in BASELINES else model
-        scores = _score(args, ds, ref, model, out / "scores" / f"{label}.parquet")
+        scores_path = out / "scores" / f"{label}.parquet"
+        scores = _score(args, ds, ref, model, scores_path)
         results.append(out / "results" / f"{label}.json")
-        result = _evaluate(ds, ref, scores, results[-1], args, metric)
+        result = _evaluate(ds, ref, scores, results[-1], args, metric, scores_path=scores_path)
         print()
         print(format_table(result, f"social_rm: {label} ({result['n_pairs']:,} pairs)"))
         logger.info(f"wrote {results[-1]}\n")

@@ -4,6 +4,7 @@ back end against a real server (`transformers serve` on 127.0.0.1 with a tiny lo
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -77,7 +78,11 @@ def test_prometheus_relative_parser_reads_prometheus_evals_examples(output, expe
         ("skywork-critic", "[[B]]", "B"),
         ("skywork-critic", "Assistant A is better.", None),
         ("skywork-critic", "[[C]]", None),
-        ("pairwise", 'Both are fine, but B refuses. "[[A]]" would be wrong. [[B]]', "B"),  # the last verdict counts
+        (
+            "pairwise",
+            'Both are fine, but B refuses. "[[A]]" would be wrong. [[B]]',
+            "B",
+        ),  # the last verdict counts
         ("rm-r1", "<type>Chat</type>\n<rubric>...</rubric>\n<eval>...</eval>\n\n<answer>[[B]]</answer>", "B"),
         ("rm-r1", "<eval>it might be <answer>[[A]]</answer></eval>\n<answer>[[B]]</answer>", "B"),
         ("rm-r1", "<answer>[[A/B]]</answer>", None),
@@ -209,8 +214,12 @@ def _scripted_scores(tiny_causal, pairs, judge_format, answer):
 def _shown(prompt: str) -> tuple[str, str, str]:
     """The question and the two answers of a filled pairwise (MT-Bench) prompt."""
     question = prompt.split("[User Question]\n")[1].split("\n\n[The Start of Assistant A's Answer]")[0]
-    a = prompt.split("[The Start of Assistant A's Answer]\n")[1].split("\n[The End of Assistant A's Answer]")[0]
-    b = prompt.split("[The Start of Assistant B's Answer]\n")[1].split("\n[The End of Assistant B's Answer]")[0]
+    a = prompt.split("[The Start of Assistant A's Answer]\n")[1].split("\n[The End of Assistant A's Answer]")[
+        0
+    ]
+    b = prompt.split("[The Start of Assistant B's Answer]\n")[1].split("\n[The End of Assistant B's Answer]")[
+        0
+    ]
     return question, a, b
 
 
@@ -258,7 +267,9 @@ def test_a_pointwise_judge_scores_each_response_on_its_scale(tiny_causal, few_pa
         return None if len(answer) % 3 == 0 else len(answer) % 10 + 1
 
     def rate(prompt):
-        answer = prompt.split("[The Start of Assistant's Answer]\n")[1].split("\n[The End of Assistant's Answer]")[0]
+        answer = prompt.split("[The Start of Assistant's Answer]\n")[1].split(
+            "\n[The End of Assistant's Answer]"
+        )[0]
         return "no rating here" if rating(answer) is None else f"Fair enough. Rating: [[{rating(answer)}]]"
 
     scores, scorer = _scripted_scores(tiny_causal, few_pairs, "pointwise", rate)
@@ -316,9 +327,9 @@ def test_a_shared_prefix_generates_what_each_prompt_generates_alone(tiny_causal,
     assert len({reply.text for reply in batched.values()}) == len(chats)  # each prompt its own text
     for i, chat in enumerate(chats):  # the reference: transformers' generate on the one unpadded sequence
         ids = chat_ids(tokenizer, chat)
-        out = model.generate(
-            input_ids=__import__("torch").tensor([ids]), max_new_tokens=12, do_sample=False
-        )[0, len(ids) :].tolist()
+        out = model.generate(input_ids=__import__("torch").tensor([ids]), max_new_tokens=12, do_sample=False)[
+            0, len(ids) :
+        ].tolist()
         stop = next((k + 1 for k, t in enumerate(out) if t == tokenizer.eos_token_id), len(out))
         assert batched[i].text == tokenizer.decode(out[:stop], skip_special_tokens=True)
         assert batched[i].completion_tokens == stop
@@ -342,7 +353,17 @@ def server(tiny_causal, tmp_path_factory):
     serve = Path(sys.executable).parent / "transformers"
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [str(serve), "serve", str(tiny_causal), "--device", "cpu", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                str(serve),
+                "serve",
+                str(tiny_causal),
+                "--device",
+                "cpu",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "TRANSFORMERS_VERBOSITY": "warning"},
@@ -412,10 +433,15 @@ def test_a_killed_api_run_resumes_without_repeating_a_request(server, tiny_causa
     assert stored >= 7 and not out.exists()
     before = answered(log)
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "social-rm"), *map(str, command)], env=env, capture_output=True, text=True
+        [str(Path(sys.executable).parent / "social-rm"), *map(str, command)],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
-    generations = [json.loads(line) for line in out.with_suffix(".generations.jsonl").read_text().splitlines()]
+    generations = [
+        json.loads(line) for line in out.with_suffix(".generations.jsonl").read_text().splitlines()
+    ]
     prompts = {g["prompt_hash"] for g in generations}
     assert answered(log) - before == len(prompts) - stored  # only what the killed run had not stored
     before = answered(log)
@@ -427,6 +453,27 @@ def test_a_killed_api_run_resumes_without_repeating_a_request(server, tiny_causa
     recorded = json.loads(__import__("pyarrow.parquet").parquet.read_schema(out).metadata[b"social_rm"])
     assert recorded["model"]["api_base"] == url and recorded["model"]["name"] == "acme/judge-7b"
     assert recorded["sample"]["n_pairs"] == len({g["id"] for g in generations})
+    # the results count the unparsed verdicts per source, and the report shows a few replies of each source
+    results, report = tmp_path / "judge.json", tmp_path / "report.html"
+    social_rm(
+        "evaluate",
+        "--dataset",
+        demo_built[0],
+        "--scores",
+        out,
+        "--out",
+        results,
+        "--n-bootstrap",
+        "0",
+        check=True,
+    )
+    judge = json.loads(results.read_text())["judge"]
+    assert judge["n_unparsed"]["overall"] == sum(g["verdict"] is None for g in generations)
+    assert judge["generations"] == "judge.generations.jsonl"
+    social_rm("report", results, "--out", report, check=True)
+    page = report.read_text()
+    first = judge["samples"][min(judge["samples"])][0]
+    assert "The judge's replies" in page and html.escape(first["text"]) in page
 
 
 def test_the_judge_kind_needs_logprobs_from_the_endpoint(server, tiny_causal, demo_built, tmp_path):
@@ -465,7 +512,9 @@ def test_a_sample_is_whole_items_of_every_source_and_the_results_say_so(demo_bui
     items = [key for key, members in pairs_of.items() if members & ids]
     assert all(pairs_of[key] <= ids for key in items)  # whole items
     assert {source for source, _ in items} == set(every["source"])  # every source
-    assert abs(len(items) - 30) <= len(set(every["source"]))  # about 30: each source its rounded share, at least one
+    assert abs(len(items) - 30) <= len(
+        set(every["source"])
+    )  # about 30: each source its rounded share, at least one
     results = tmp_path / "length.json"
     social_rm(
         "evaluate", "--dataset", demo_built[0], "--scores", tmp_path / "length-0.parquet", "--out", results,

@@ -64,7 +64,9 @@ def test_a_sampled_submission_is_refused(published, tmp_path):
     from social_rm.data import load_pairs
 
     scores = tmp_path / "sampled.parquet"
-    social_rm("score", "--dataset", published, "--model", "length", "--sample", "5", "--out", scores, check=True)
+    social_rm(
+        "score", "--dataset", published, "--model", "length", "--sample", "5", "--out", scores, check=True
+    )
     sample = read_scores(scores).metadata["sample"]
     assert sample["n_pairs"] == len(read_scores(scores).ids) < len(load_pairs(published))
     done = submit(scores, CARD, published, tmp_path)

@@ -150,8 +150,10 @@ def leaderboard_rows(documents: list[dict]) -> list[dict]:
     for document in documents:
         results = document["results"]
         dataset = document.get("dataset", {})
+        sample = document.get("sample")
         row = {
-            "model": model_name(document),
+            "model": model_name(document)
+            + (f" (estimate: a sample of {sample.get('n_items')} items)" if sample else ""),
             "verification": document.get("verification", {}).get("status", "self-reported"),
             "kind": document.get("model", {}).get("kind", ""),
             "license": model_license(document.get("model", {})),
@@ -316,6 +318,35 @@ GLOSSARY = {
 }
 
 
+def judge_html(document: dict) -> str:
+    """A generative judge's unparsed verdicts per source and, per source, a few of its replies (from the
+    generations file beside its scores, which holds them all)."""
+    judge = document.get("judge")
+    if not judge:
+        return ""
+    unparsed = judge["n_unparsed"]
+    counts = ", ".join(f"{_text(s)} {n:,}" for s, n in sorted(unparsed["by_source"].items()))
+    parts = [
+        f"<h3>The judge's replies</h3><p>Verdicts that could not be parsed (each counted as a tie): "
+        f"{unparsed['overall']:,} ({counts}).</p>"
+    ]
+    if judge.get("samples"):
+        parts.append(
+            f"<p>A few replies per source; all of them are in <code>{_text(judge['generations'])}</code>.</p>"
+        )
+    for source, records in sorted(judge.get("samples", {}).items()):
+        rows = "".join(
+            f"<tr><td>{_text(r.get('id'))}</td><td>{_text(r.get('order'))}</td><td>{_text(r.get('verdict'))}</td>"
+            f"<td><pre>{_text(r.get('text'))}</pre></td></tr>"
+            for r in records
+        )
+        parts.append(
+            f'<details><summary>{_text(source)}</summary><table class="replies"><tr><th>pair</th><th>order</th>'
+            f"<th>verdict</th><th>reply</th></tr>{rows}</table></details>"
+        )
+    return "".join(parts)
+
+
 def render_html(documents: list[dict], comparison: dict | None = None) -> str:
     """The models' results as one static HTML page: a sortable table (click a header) with the direction of each
     figure, a glossary, both trade-off plots, the paired comparison when given, and every model's plots (the
@@ -350,13 +381,13 @@ def render_html(documents: list[dict], comparison: dict | None = None) -> str:
             if diagnostics.get("calibration") and "note" not in diagnostics["calibration"]:
                 images.append(_png(plots.reliability(document)))
         imgs = "".join(f'<img class="plot" alt="{name} plot" src="{src}">' for src in images)
-        sections.append(f'<section class="model"><h2>{name}</h2>{imgs}</section>')
+        sections.append(f'<section class="model"><h2>{name}</h2>{imgs}{judge_html(document)}</section>')
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>social-rm report: {len(documents)} models</title>
 <style>body{{font-family:sans-serif;margin:1.5em;max-width:1240px}} .wide{{overflow-x:auto}}
 table{{border-collapse:collapse;font-size:13px}} td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}
 th{{cursor:pointer;background:#f3f3f3}} small{{color:#555}} img.plot{{margin:6px;border:1px solid #eee;max-width:100%}}
-dt{{font-weight:bold;margin-top:4px}} dd{{margin-left:1.5em}}</style></head>
+pre{{white-space:pre-wrap;max-width:760px;margin:0}} dt{{font-weight:bold;margin-top:4px}} dd{{margin-left:1.5em}}</style></head>
 <body><h1>social-rm report: {len(documents)} models</h1>
 <p>Does a reward model prefer socially desirable responses? On social-pairs {_text(dataset.get("path", ""))}
 (config {_text(dataset.get("config", ""))}, split {_text(dataset.get("split", ""))}, fingerprint
