@@ -300,6 +300,23 @@ def test_replies_kept_in_the_cache_are_not_asked_again(tiny_causal, few_pairs, t
     assert len(scores.generations) == 2 * len(few_pairs)  # the cached replies are in the generations file too
 
 
+def test_a_known_judge_is_read_as_its_card_says_without_flags(tiny_causal, tmp_path):
+    import shutil
+
+    from social_rm.scoring.kinds import get_scorer, resolve_kind
+    from social_rm.scoring.options import ModelSettings
+
+    folder = shutil.copytree(tiny_causal, tmp_path / "Skywork-Critic-Llama-3.1-8B")
+    assert resolve_kind(str(folder)) == "generative"
+    scorer = get_scorer("generative", ModelSettings(str(folder)))
+    assert scorer.identity()["judge_format"] == "skywork-critic"
+    assert (
+        get_scorer("generative", ModelSettings(str(folder)), judge_format="pairwise").format_name
+        == "pairwise"
+    )
+    assert resolve_kind(str(tiny_causal)) == "classifier"  # not in the registry
+
+
 # -- local generation -------------------------------------------------------------------------------------------
 
 

@@ -115,7 +115,7 @@ def get_scorer(
 
 def resolve_kind(model: str | None, kind: str | None = None) -> str:
     """The registry kind for `--model`/`--kind`: `--kind` if given; else a baseline name is its own kind, a
-    scores file is `file`, and a model folder or Hub id is a `classifier`."""
+    scores file is `file`, and a model folder or Hub id is its registry entry's kind, else a `classifier`."""
     if kind:
         lookup(KINDS, kind, "scorer kind")
         return kind
@@ -128,16 +128,24 @@ def resolve_kind(model: str | None, kind: str | None = None) -> str:
         if path.is_file() and path.suffix in SCORES_SUFFIXES:
             return "file"
         if path.is_dir():
-            return "classifier"
+            return _known_kind(model)
     except OSError as error:  # a name over the file system's limit
         raise SocialRMError(f"--model {model[:80]}...: {error.strerror}") from None
     if path.suffix in SCORES_SUFFIXES:
         raise SocialRMError(f"--model: scores file {model} does not exist")
     if looks_like_hub_id(model):
-        return "classifier"
+        return _known_kind(model)
     if "/" in model or model.startswith((".", "~")):
         raise SocialRMError(f"--model: model folder {model} does not exist")
     lookup({k: KINDS[k] for k in BASELINES}, model, "baseline, model folder, scores file or Hub id")
+
+
+def _known_kind(model: str) -> str:
+    """A model's kind from its registry entry (a generative judge's is `generative`), else `classifier`."""
+    from social_rm.scoring import known_models
+
+    known = known_models.find(model)
+    return known.kind if known else "classifier"
 
 
 def require_models_extra(kind: str) -> None:

@@ -261,15 +261,32 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         note="pip install llm-blender; scores the two responses together, both orders",
     ),
     # generative judges (--kind generative), each prompted as its card or its authors' evaluation code prompts it
-    _judge("Skywork/Skywork-Critic-Llama-3.1-*", "skywork-critic", "other (Skywork Community License)"),
-    _judge("gaotang/RM-R1-Qwen2.5-Instruct-*", "rm-r1", "mit", note="writes a rubric or a solution first"),
+    _judge(
+        "Skywork/Skywork-Critic-Llama-3.1-*",
+        "skywork-critic",
+        "other (Skywork Community License)",
+        link="Skywork/Skywork-Critic-Llama-3.1-8B",
+    ),
+    _judge(
+        "gaotang/RM-R1-Qwen2.5-Instruct-*",
+        "rm-r1",
+        "mit",
+        link="gaotang/RM-R1-Qwen2.5-Instruct-7B",
+        note="writes a rubric or a solution first",
+    ),
     _judge(
         "gaotang/RM-R1-DeepSeek-Distilled-Qwen-*",
         "rm-r1-reasoning",
         "mit",
+        link="gaotang/RM-R1-DeepSeek-Distilled-Qwen-7B",
         note="reasons at length: give it --max-new-tokens 8192 or more",
     ),
-    _judge("prometheus-eval/prometheus-*-v2.0", "prometheus-relative", "apache-2.0"),
+    _judge(
+        "prometheus-eval/prometheus-*-v2.0",
+        "prometheus-relative",
+        "apache-2.0",
+        link="prometheus-eval/prometheus-7b-v2.0",
+    ),
 )
 
 
