@@ -167,6 +167,43 @@ def test_prometheus_prompts_are_prometheus_evals():
     )
 
 
+# the Skywork-Critic cards' prompt_template (sent as the one user message), restated
+SKYWORK_CARD_TEMPLATE = """Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the user question displayed below. You should choose the assistant that follows the user\'s instructions and answers the user\'s question better. \nYour evaluation should consider factors such as the helpfulness, relevance, accuracy, depth, creativity, and level of detail of their responses. Avoid any position biases and ensure that the order in which the responses were presented does not influence your decision. Do not allow the length of the responses to influence your evaluation. Do not favor certain names of the assistants. Be as objective as possible. \nPlease directly output your final verdict by strictly following this format: "[[A]]" if assistant A is better, "[[B]]" if assistant B is better.
+
+[User Question]
+{input}
+
+[The Start of Assistant A's Answer]
+{response_a}
+[The End of Assistant A's Answer]
+
+[The Start of Assistant B's Answer]
+{response_b}
+[The End of Assistant B's Answer]
+"""
+# RM-R1's single-turn user prompts (eval/reward-bench/rewardbench/generative.py), restated
+RM_R1_SINGLE_TURN_INSTRUCT_USER_PROMPT = (
+    "[Client Question]\n{question}\n\n[The Start of Chatbot A's Response]\n{answer_a}\n[The End of Chatbot A's "
+    "Response]\n\n[The Start of Chatbot B's Response]\n{answer_b}\n[The End of Chatbot B's Response]"
+)
+
+
+def test_skywork_critic_and_rm_r1_prompts_are_their_authors():
+    question, a, b = "Who {is} right?", "The first.", "The second."
+    assert FORMATS["skywork-critic"].messages(question, a, b) == [
+        {"role": "user", "content": SKYWORK_CARD_TEMPLATE.format(input=question, response_a=a, response_b=b)}
+    ]
+    system, user = FORMATS["rm-r1"].messages(question, a, b)
+    assert system["role"] == "system" and system["content"].startswith("Please act as an impartial judge")
+    assert system["content"].endswith("<eval>\n  include direct comparisons supported by <quote_A>...</quote_A> or "
+                                      "<summary_A>...</summary_A>, and <quote_B>...</quote_B>, or <summary_B>..."
+                                      "</summary_B> tags\n</eval>\n\n<answer>[[A/B]]</answer>")  # fmt: skip
+    assert user == {
+        "role": "user",
+        "content": RM_R1_SINGLE_TURN_INSTRUCT_USER_PROMPT.format(question=question, answer_a=a, answer_b=b),
+    }
+
+
 # -- scoring: both orders, ties, unparsed answers ---------------------------------------------------------------
 
 
