@@ -81,6 +81,7 @@ def evaluate_scores(
     Scores recorded for another build of the dataset are refused unless `allow_other_dataset`. A generative
     judge's `generations` file (beside its scores) lends the document a few replies per source."""
     from social_rm.results.diagnostics import diagnostics
+    from social_rm.results.judge import judge_summary
 
     check_same_dataset(scores, ref, source, allow_other_dataset)
     sample = scores.metadata.get("sample")
@@ -113,35 +114,6 @@ def evaluate_scores(
     bar.update()
     bar.close()
     return document
-
-
-SAMPLES_PER_SOURCE = 3
-SAMPLE_CHARACTERS = 2000
-
-
-def judge_summary(ds: datasets.Dataset, scores: Scores, generations: Path | None = None) -> dict:
-    """A generative judge's verdicts that could not be parsed (each counted as a tie), overall and per source, the
-    tokens it used, and from its generations file the first few replies of each source, so a reader sees why it
-    chose what it chose."""
-    position = {pair_id: i for i, pair_id in enumerate(scores.ids)}
-    source_of = dict(zip(pair_ids(ds), columns(ds, ("source",))["source"]))
-    by_source: dict[str, int] = {}
-    for pair_id, source in source_of.items():
-        by_source[source] = by_source.get(source, 0) + int(scores.unparsed[position[pair_id]])
-    summary = {
-        "n_unparsed": {"overall": sum(by_source.values()), "by_source": by_source},
-        "usage": scores.metadata.get("usage", {}),
-    }
-    if generations is not None and generations.is_file():
-        samples: dict[str, list] = {}
-        with open(generations, encoding="utf-8") as lines:
-            for line in lines:
-                record = json.loads(line)
-                source = source_of.get(record.get("id"))
-                if source is not None and len(samples.setdefault(source, [])) < SAMPLES_PER_SOURCE:
-                    samples[source].append({**record, "text": (record.get("text") or "")[:SAMPLE_CHARACTERS]})
-        summary.update(generations=generations.name, samples=samples)
-    return summary
 
 
 def versions() -> dict:

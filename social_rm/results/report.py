@@ -318,40 +318,11 @@ GLOSSARY = {
 }
 
 
-def judge_html(document: dict) -> str:
-    """A generative judge's unparsed verdicts per source and, per source, a few of its replies (from the
-    generations file beside its scores, which holds them all)."""
-    judge = document.get("judge")
-    if not judge:
-        return ""
-    unparsed = judge["n_unparsed"]
-    counts = ", ".join(f"{_text(s)} {n:,}" for s, n in sorted(unparsed["by_source"].items()))
-    parts = [
-        f"<h3>The judge's replies</h3><p>Verdicts that could not be parsed (each counted as a tie): "
-        f"{unparsed['overall']:,} ({counts}).</p>"
-    ]
-    if judge.get("samples"):
-        parts.append(
-            f"<p>A few replies per source; all of them are in <code>{_text(judge['generations'])}</code>.</p>"
-        )
-    for source, records in sorted(judge.get("samples", {}).items()):
-        rows = "".join(
-            f"<tr><td>{_text(r.get('id'))}</td><td>{_text(r.get('order'))}</td><td>{_text(r.get('verdict'))}</td>"
-            f"<td><pre>{_text(r.get('text'))}</pre></td></tr>"
-            for r in records
-        )
-        parts.append(
-            f'<details><summary>{_text(source)}</summary><table class="replies"><tr><th>pair</th><th>order</th>'
-            f"<th>verdict</th><th>reply</th></tr>{rows}</table></details>"
-        )
-    return "".join(parts)
-
-
 def render_html(documents: list[dict], comparison: dict | None = None) -> str:
     """The models' results as one static HTML page: a sortable table (click a header) with the direction of each
     figure, a glossary, both trade-off plots, the paired comparison when given, and every model's plots (the
     calibration panel for Bradley-Terry rewards only), images embedded, for papers and offline use."""
-    from social_rm.results import plots
+    from social_rm.results import judge, plots
 
     rows = leaderboard_rows(documents)
     text_columns = ["model", "verification", "kind", "license", "pairs"]
@@ -381,7 +352,7 @@ def render_html(documents: list[dict], comparison: dict | None = None) -> str:
             if diagnostics.get("calibration") and "note" not in diagnostics["calibration"]:
                 images.append(_png(plots.reliability(document)))
         imgs = "".join(f'<img class="plot" alt="{name} plot" src="{src}">' for src in images)
-        sections.append(f'<section class="model"><h2>{name}</h2>{imgs}{judge_html(document)}</section>')
+        sections.append(f'<section class="model"><h2>{name}</h2>{imgs}{judge.judge_html(document)}</section>')
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>social-rm report: {len(documents)} models</title>
 <style>body{{font-family:sans-serif;margin:1.5em;max-width:1240px}} .wide{{overflow-x:auto}}
