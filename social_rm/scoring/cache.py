@@ -1,6 +1,7 @@
 """A crash-safe score cache: one SQLite file per model fingerprint, one row per scored unit (completion or pair)
-keyed by its hash. Scores are committed batch by batch as they are computed, so a run killed half-way resumes
-without re-scoring what was done.
+keyed by its hash, and a generative judge's replies keyed by the hash of their prompt. Scores are committed batch by
+batch as they are computed and replies one by one as they arrive, so a run killed half-way resumes without
+re-scoring, or asking again, what was done.
 
 Each file has one writer at a time and a rollback journal (not WAL, whose shared memory does not work across the
 machines of a network file system). Several processes (`accelerate launch`, one machine or several) each write

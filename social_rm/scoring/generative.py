@@ -89,6 +89,16 @@ class GenerativeOptions(EndpointOptions):
     seed: int | None = option(0, "seed of the random baseline, and of a generative judge's sampling")
 
 
+class MemoryReplies(dict):
+    """Replies kept in memory, where there is no score cache (--no-cache); as `ScoreCache` keeps them."""
+
+    def replies(self, prompts: list[str]) -> dict[str, dict]:
+        return {p: self[p] for p in prompts if p in self}
+
+    def put_reply(self, prompt: str, reply: dict) -> None:
+        self[prompt] = reply
+
+
 class GenerativeScorer:
     kind = "generative"
     bradley_terry = False
@@ -109,7 +119,7 @@ class GenerativeScorer:
         self.generation = GenerationSettings(
             options.max_new_tokens or 2048, options.temperature or 0.0, options.seed or 0
         )
-        self.store: dict | object = {}  # the cache's replies once `use_cache` is called
+        self.store = MemoryReplies()  # the score cache once `use_cache` is called
         self.usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
         self.model = self.tokenizer = None
         if options.api_base:
@@ -182,10 +192,10 @@ class GenerativeScorer:
         """The reply to each request's chat, by prompt hash: those stored, and the rest generated (each stored
         as it arrives)."""
         keys = {prompt_hash(chat): chat for _, chat in requests}
-        found = self._stored(list(keys))
+        found = self.store.replies(list(keys))
         missing = [key for key in keys if key not in found]
         for index, record in self._ask([keys[k] for k in missing]):
-            self._keep(missing[index], record)
+            self.store.put_reply(missing[index], record)
             found[missing[index]] = record
             self.usage["requests"] += 1
             self.usage["prompt_tokens"] += record["prompt_tokens"]
@@ -205,17 +215,6 @@ class GenerativeScorer:
                 },
             )
 
-    def _stored(self, keys: list[str]) -> dict[str, dict]:
-        if isinstance(self.store, dict):
-            return {k: self.store[k] for k in keys if k in self.store}
-        return self.store.replies(keys)
-
-    def _keep(self, key: str, record: dict) -> None:
-        if isinstance(self.store, dict):
-            self.store[key] = record
-        else:
-            self.store.put_reply(key, record)
-
     def _score(self, unit, replies: dict[str, dict]) -> float:
         """A completion's score, or a pair's P(chosen better) averaged over its two orders."""
         values = [self.value(replies[prompt_hash(chat)]["verdict"]) for _, chat in self.requests(unit)]
@@ -228,7 +227,7 @@ class GenerativeScorer:
         """Per unit, its replies as the generations file records them: order, prompt hash, text, parsed verdict
         (None: unparsed)."""
         chats = [self.requests(u) for u in units]
-        found = self._stored(list({prompt_hash(chat) for requests in chats for _, chat in requests}))
+        found = self.store.replies(list({prompt_hash(chat) for requests in chats for _, chat in requests}))
         out = []
         for requests in chats:
             records = []
