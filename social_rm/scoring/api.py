@@ -102,12 +102,13 @@ class Endpoint:
         )
 
     def verdict_probabilities(self, chats: list[list[dict]], verdicts: tuple[str, str]):
-        """Yield (index, P(first verdict), Reply) from each chat's first-token logprobs: the two verdicts' probabilities
-        renormalised; a verdict outside the top logprobs counts as 0, and where neither is there P is None."""
+        """Yield (index, P(first verdict), Reply) from each chat's first-token logprobs: the two verdict tokens'
+        probabilities renormalised (the tokens exactly, as the local judge reads their ids); a verdict outside the top
+        logprobs counts as 0, and where neither is there P is None."""
 
         def one(chat):
             top, reply = self.first_token_logprobs(chat)
-            p = [sum(math.exp(lp) for token, lp in top.items() if token.strip() == v) for v in verdicts]
+            p = [math.exp(top[v]) if v in top else 0.0 for v in verdicts]
             return (p[0] / (p[0] + p[1]) if p[0] + p[1] > 0 else None), reply
 
         for index, (p, reply) in self._parallel(chats, one):
