@@ -147,7 +147,7 @@ def read_scores(path: Path) -> Scores:
     if not rows:
         raise ScoresFileError(f"scores file {path} has no rows")
     ids, values = [], {"chosen_score": [], "rejected_score": []}
-    unparsed = [] if UNPARSED in rows[0] else None
+    unparsed = [] if isinstance(rows[0], dict) and UNPARSED in rows[0] else None
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise ScoresFileError(
