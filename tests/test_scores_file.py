@@ -206,3 +206,18 @@ def test_a_folder_given_as_the_scores_file_is_named_as_one(tmp_path):
     (tmp_path / "s.parquet").mkdir()
     with pytest.raises(ScoresFileError, match=re.escape(f"scores file {tmp_path / 's.parquet'} is a folder")):
         read_scores(tmp_path / "s.parquet")
+
+
+def test_a_judges_unparsed_counts_survive_the_file_and_a_bad_count_is_named(tmp_path):
+    scores = Scores(["a", "b"], np.array([1.0, 0.5]), np.array([0.0, 0.5]), {}, np.array([0, 2]))
+    write_scores(scores, tmp_path / "judge.parquet")
+    assert read_scores(tmp_path / "judge.parquet").unparsed.tolist() == [0, 2]
+    assert read_scores(tmp_path / "judge.parquet").ids == ["a", "b"]
+    rows = [{"id": "a", "chosen_score": 1, "rejected_score": 0, "n_unparsed": 0}]
+    rows.append({"id": "b", "chosen_score": 1, "rejected_score": 0, "n_unparsed": -1})
+    path = tmp_path / "judge.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(
+        ScoresFileError, match=r"judge.jsonl row 1 \(id='b'\): 'n_unparsed' must be a count .* \(got -1\)"
+    ):
+        read_scores(path)
