@@ -358,6 +358,7 @@ def test_a_known_judge_is_read_as_its_card_says_without_flags(tiny_causal, tmp_p
 
 
 def test_a_shared_prefix_generates_what_each_prompt_generates_alone(tiny_causal, few_pairs):
+    import torch
     import transformers
 
     from social_rm.scoring.generation import (
@@ -381,7 +382,7 @@ def test_a_shared_prefix_generates_what_each_prompt_generates_alone(tiny_causal,
     assert len({reply.text for reply in batched.values()}) == len(chats)  # each prompt its own text
     for i, chat in enumerate(chats):  # the reference: transformers' generate on the one unpadded sequence
         ids = chat_ids(tokenizer, chat)
-        out = model.generate(input_ids=__import__("torch").tensor([ids]), max_new_tokens=12, do_sample=False)[
+        out = model.generate(input_ids=torch.tensor([ids]), max_new_tokens=12, do_sample=False)[
             0, len(ids) :
         ].tolist()
         stop = next((k + 1 for k, t in enumerate(out) if t == tokenizer.eos_token_id), len(out))
@@ -460,6 +461,8 @@ def test_the_endpoint_writes_what_local_generate_writes(server, tiny_causal, few
 
 
 def test_a_killed_api_run_resumes_without_repeating_a_request(server, tiny_causal, demo_built, tmp_path):
+    from social_rm.results.scores import read_scores
+
     url, log = server
     secret = "sk-test-SECRET-0123456789"
     cache, out = tmp_path / "judge.sqlite", tmp_path / "judge.parquet"
@@ -504,7 +507,7 @@ def test_a_killed_api_run_resumes_without_repeating_a_request(server, tiny_causa
     for path in (cache, out, out.with_suffix(".generations.jsonl")):
         assert secret.encode() not in path.read_bytes()
     assert secret not in done.stdout + done.stderr
-    recorded = json.loads(__import__("pyarrow.parquet").parquet.read_schema(out).metadata[b"social_rm"])
+    recorded = read_scores(out).metadata
     assert recorded["model"]["api_base"] == url and recorded["model"]["name"] == "acme/judge-7b"
     assert recorded["sample"]["n_pairs"] == len({g["id"] for g in generations})
     # the results count the unparsed verdicts per source, and the report shows a few replies of each source

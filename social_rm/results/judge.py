@@ -32,14 +32,18 @@ def judge_summary(ds: datasets.Dataset, scores: Scores, generations: Path | None
         "usage": scores.metadata.get("usage", {}),
     }
     if generations is not None and generations.is_file():
-        samples: dict[str, list] = {}
+        samples: dict[str, list] = {source: [] for source in by_source}
+        wanted = SAMPLES_PER_SOURCE * len(samples)
         with open(generations, encoding="utf-8") as lines:
-            for line in lines:
+            for line in lines:  # until every source has its few
                 record = json.loads(line)
-                source = source_of.get(record.get("id"))
-                if source is not None and len(samples.setdefault(source, [])) < SAMPLES_PER_SOURCE:
-                    samples[source].append({**record, "text": (record.get("text") or "")[:SAMPLE_CHARACTERS]})
-        summary.update(generations=generations.name, samples=samples)
+                kept = samples.get(source_of.get(record.get("id")))
+                if kept is not None and len(kept) < SAMPLES_PER_SOURCE:
+                    kept.append({**record, "text": (record.get("text") or "")[:SAMPLE_CHARACTERS]})
+                    wanted -= 1
+                    if not wanted:
+                        break
+        summary.update(generations=generations.name, samples={s: kept for s, kept in samples.items() if kept})
     return summary
 
 

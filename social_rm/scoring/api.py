@@ -70,13 +70,7 @@ class Endpoint:
         params = {"max_tokens": settings.max_new_tokens, "temperature": settings.temperature}
         if settings.temperature > 0:
             params["seed"] = settings.seed
-        response = self._create(chat, **params)
-        usage = response.usage
-        return Reply(
-            response.choices[0].message.content or "",
-            getattr(usage, "prompt_tokens", 0) or 0,
-            getattr(usage, "completion_tokens", 0) or 0,
-        )
+        return _reply(self._create(chat, **params))
 
     def generate(self, chats: list[list[dict]], settings: GenerationSettings):
         """Yield (index into `chats`, Reply) as replies arrive, `concurrency` requests in flight."""
@@ -95,11 +89,7 @@ class Endpoint:
             )
         top = {entry.token: entry.logprob for entry in content[0].top_logprobs or []}
         top.setdefault(content[0].token, content[0].logprob)
-        usage = response.usage
-        text = choice.message.content or ""
-        return top, Reply(
-            text, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0
-        )
+        return top, _reply(response)
 
     def verdict_probabilities(self, chats: list[list[dict]], verdicts: tuple[str, str]):
         """Yield (index, P(first verdict), Reply) from each chat's first-token logprobs: the two verdict tokens'
@@ -123,6 +113,16 @@ class Endpoint:
             finally:
                 for future in futures:
                     future.cancel()
+
+
+def _reply(response) -> Reply:
+    """A chat completion's text and token counts (a server may leave the counts out)."""
+    usage = response.usage
+    return Reply(
+        response.choices[0].message.content or "",
+        getattr(usage, "prompt_tokens", 0) or 0,
+        getattr(usage, "completion_tokens", 0) or 0,
+    )
 
 
 def _message(error) -> str:

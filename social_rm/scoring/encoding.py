@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from social_rm.scoring.units import messages
+from social_rm.scoring.units import messages, question
 
 # How a model's card turns a conversation into tokens (a registry entry's `tokenize`, or --tokenize).
 TOKENIZE = {
@@ -87,16 +87,11 @@ def _with_specials(tokenizer, full: list, starts: list, single_bos: bool) -> tup
     return out, out_starts
 
 
-def encode_text_pairs(tokenizer, prompts: list[list[dict]], responses: list[str], max_length: int | None):
+def encode_text_pairs(tokenizer, units, max_length: int | None) -> list[Encoded]:
     """`tokenizer(question, response)` per completion (an encoder's text pair: `[CLS] question [SEP] response
-    [SEP]`); the question is the prompt's one message, or a transcript of several. Over `max_length`, the
-    question is cut."""
-    questions = [
-        p[0]["content"]
-        if len(p) == 1
-        else "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in p)
-        for p in prompts
-    ]
+    [SEP]`); the question is the prompt's one message, or a transcript of several (`units.question`). Over
+    `max_length`, the question is cut."""
+    questions, responses = [question(u.prompt) for u in units], [u.response for u in units]
     encoded = tokenizer(questions, responses)
     whole = [len(ids) for ids in encoded["input_ids"]]
     if max_length and max(whole, default=0) > max_length:
@@ -203,7 +198,7 @@ def encode_completions(
     tokenizer, units, max_length: int | None, generation_prompt: bool = False, tokenize: str = "template"
 ) -> list[Encoded]:
     """`encode_many` of completions (`units.Completion`), or their text pairs (`encode_text_pairs`)."""
-    prompts, responses = [messages(u.prompt) for u in units], [u.response for u in units]
     if tokenize == "text-pair":
-        return encode_text_pairs(tokenizer, prompts, responses, max_length)
+        return encode_text_pairs(tokenizer, units, max_length)
+    prompts, responses = [messages(u.prompt) for u in units], [u.response for u in units]
     return encode_many(tokenizer, prompts, responses, max_length, generation_prompt, tokenize)

@@ -32,6 +32,15 @@ class Reply:
     prompt_tokens: int
     completion_tokens: int
 
+    def record(self, verdict) -> dict:
+        """What is kept of a reply: its text, the verdict read from it, and its token counts."""
+        return {
+            "text": self.text,
+            "verdict": verdict,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+
 
 def fold_system(messages: list[dict]) -> list[dict]:
     """A system message folded into the first user message (blank line between), for chat templates that refuse a

@@ -89,6 +89,19 @@ class GenerativeOptions(EndpointOptions):
     seed: int | None = option(0, "seed of the random baseline, and of a generative judge's sampling")
 
 
+@dataclass(frozen=True)
+class Request:
+    """One prompt a unit needs: which order (or response) it shows, the chat, and its hash (the reply's key)."""
+
+    order: str
+    chat: list[dict]
+    key: str
+
+    @classmethod
+    def of(cls, order: str, chat: list[dict]) -> Request:
+        return cls(order, chat, stable_hash(chat))
+
+
 class MemoryReplies(dict):
     """Replies kept in memory, where there is no score cache (--no-cache); as `ScoreCache` keeps them."""
 
@@ -125,14 +138,9 @@ class GenerativeScorer:
         if options.api_base:
             self.backend = options.endpoint(self.name)
             return
-        if loaded:
-            self.tokenizer, self.model = loaded
-        else:
-            load = settings.options
-            config = models.raw_config(self.name, load)
-            models.check_remote_code(self.name, config, load)
-            self.tokenizer = models.load_tokenizer(self.name, load, settings.chat_template)
-            self.model = models.load_model("AutoModelForCausalLM", self.name, load, None, config)
+        self.tokenizer, self.model = loaded or models.load(
+            self.name, settings.options, settings.chat_template
+        )
         self.backend = LocalGenerator(self.tokenizer, self.model, settings.max_tokens_per_batch)
 
     def identity(self) -> dict:
@@ -172,26 +180,27 @@ class GenerativeScorer:
             f"up to {self.generation.max_new_tokens} new tokens, temperature {self.generation.temperature}"
         )
 
-    def requests(self, unit) -> list[tuple[str, list[dict]]]:
-        """(order, chat) of each prompt a unit needs: a pair's two orders, or a completion's one prompt."""
+    def requests(self, unit) -> list[Request]:
+        """The prompts a unit needs: a pair's two orders, or a completion's one prompt."""
         asked = question(unit.prompt)
         if isinstance(unit, PairUnit):
             return [
-                ("chosen first", self.judge.messages(asked, unit.chosen, unit.rejected)),
-                ("rejected first", self.judge.messages(asked, unit.rejected, unit.chosen)),
+                Request.of("chosen first", self.judge.messages(asked, unit.chosen, unit.rejected)),
+                Request.of("rejected first", self.judge.messages(asked, unit.rejected, unit.chosen)),
             ]
-        return [("response", self.judge.messages(asked, unit.response))]
+        return [Request.of("response", self.judge.messages(asked, unit.response))]
 
     def score_stream(self, units):
         for start in range(0, len(units), CHUNK):
             indices = list(range(start, min(start + CHUNK, len(units))))
-            replies = self._replies([r for i in indices for r in self.requests(units[i])])
-            yield indices, np.array([self._score(units[i], replies) for i in indices], dtype=np.float64)
+            asked = [self.requests(units[i]) for i in indices]
+            replies = self._replies([request for requests in asked for request in requests])
+            yield indices, np.array([self._score(requests, replies) for requests in asked], dtype=np.float64)
 
-    def _replies(self, requests: list[tuple[str, list[dict]]]) -> dict[str, dict]:
+    def _replies(self, requests: list[Request]) -> dict[str, dict]:
         """The reply to each request's chat, by prompt hash: those stored, and the rest generated (each stored
         as it arrives)."""
-        keys = {prompt_hash(chat): chat for _, chat in requests}
+        keys = {r.key: r.chat for r in requests}
         found = self.store.replies(list(keys))
         missing = [key for key in keys if key not in found]
         for index, record in self._ask([keys[k] for k in missing]):
@@ -205,19 +214,11 @@ class GenerativeScorer:
     def _ask(self, chats: list[list[dict]]):
         """Yield (index into `chats`, the reply's record: text, parsed verdict, token counts) as replies arrive."""
         for index, reply in self.backend.generate(chats, self.generation):
-            yield (
-                index,
-                {
-                    "text": reply.text,
-                    "verdict": self.judge.parse(reply.text),
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                },
-            )
+            yield index, reply.record(self.judge.parse(reply.text))
 
-    def _score(self, unit, replies: dict[str, dict]) -> float:
+    def _score(self, requests: list[Request], replies: dict[str, dict]) -> float:
         """A completion's score, or a pair's P(chosen better) averaged over its two orders."""
-        values = [self.value(replies[prompt_hash(chat)]["verdict"]) for _, chat in self.requests(unit)]
+        values = [self.value(replies[r.key]["verdict"]) for r in requests]
         return values[0] if len(values) == 1 else (values[0] + 1 - values[1]) / 2
 
     def value(self, verdict) -> float:
@@ -226,24 +227,20 @@ class GenerativeScorer:
     def generations(self, units: list) -> list[list[dict]]:
         """Per unit, its replies as the generations file records them: order, prompt hash, text, parsed verdict
         (None: unparsed)."""
-        chats = [self.requests(u) for u in units]
-        found = self.store.replies(list({prompt_hash(chat) for requests in chats for _, chat in requests}))
-        out = []
-        for requests in chats:
-            records = []
-            for order, chat in requests:
-                key = prompt_hash(chat)
-                reply = found.get(key, {})
-                records.append(
-                    {
-                        "order": order,
-                        "prompt_hash": key,
-                        "text": reply.get("text"),
-                        "verdict": reply.get("verdict"),
-                    }
-                )
-            out.append(records)
-        return out
+        asked = [self.requests(u) for u in units]
+        found = self.store.replies(list({r.key for requests in asked for r in requests}))
+        return [
+            [
+                {
+                    "order": r.order,
+                    "prompt_hash": r.key,
+                    "text": found.get(r.key, {}).get("text"),
+                    "verdict": found.get(r.key, {}).get("verdict"),
+                }
+                for r in requests
+            ]
+            for requests in asked
+        ]
 
     def summary(self) -> str | None:
         if not self.usage["requests"]:
@@ -252,7 +249,3 @@ class GenerativeScorer:
             f"{self.usage['requests']:,} judge replies generated: {self.usage['prompt_tokens']:,} prompt tokens, "
             f"{self.usage['completion_tokens']:,} completion tokens"
         )
-
-
-def prompt_hash(chat: list[dict]) -> str:
-    return stable_hash(chat)

@@ -13,7 +13,7 @@ import numpy as np
 from social_rm.errors import SocialRMError
 from social_rm.scoring import engine
 from social_rm.scoring.encoding import Encoded
-from social_rm.scoring.generative import EndpointOptions, GenerativeOptions, GenerativeScorer
+from social_rm.scoring.generative import EndpointOptions, GenerativeOptions, GenerativeScorer, Request
 from social_rm.scoring.judge_formats import JudgeFormat
 from social_rm.scoring.model_scorer import ModelScorer
 from social_rm.scoring.options import ModelSettings
@@ -109,30 +109,21 @@ class EndpointJudgeScorer(GenerativeScorer):
             ),
         )
 
-    def requests(self, unit: PairUnit) -> list[tuple[str, list[dict]]]:
+    def requests(self, unit: PairUnit) -> list[Request]:
         conversation = transcript(unit)
-        ask = lambda a, b: [  # noqa: E731
-            {
-                "role": "user",
-                "content": self.judge_options.template.format(conversation=conversation, a=a, b=b),
-            }
-        ]
+
+        def ask(order: str, a: str, b: str) -> Request:
+            text = self.judge_options.template.format(conversation=conversation, a=a, b=b)
+            return Request.of(order, [{"role": "user", "content": text}])
+
         return [
-            ("chosen first", ask(unit.chosen, unit.rejected)),
-            ("rejected first", ask(unit.rejected, unit.chosen)),
+            ask("chosen first", unit.chosen, unit.rejected),
+            ask("rejected first", unit.rejected, unit.chosen),
         ]
 
     def _ask(self, chats):
         for index, p, reply in self.backend.verdict_probabilities(chats, self.judge_options.verdicts):
-            yield (
-                index,
-                {
-                    "text": reply.text,
-                    "verdict": p,
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                },
-            )
+            yield index, reply.record(p)
 
     def value(self, verdict) -> float:
         return 0.5 if verdict is None else float(verdict)

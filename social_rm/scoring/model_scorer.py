@@ -45,16 +45,13 @@ class ModelScorer:
             0  # tokens through the model (packed rows, or padded batches' sequences without padding)
         )
         self.budget: batching.TokenBudget | None = None  # sized at the first batch
-        if loaded:
-            self.tokenizer, self.model = loaded
-            return
-        config = models.raw_config(self.name, self.load_options)
-        # before any of the repository's code runs (its tokenizer's included)
-        models.check_remote_code(self.name, config, self.load_options)
-        self.check_config(config)
-        self.tokenizer = models.load_tokenizer(self.name, self.load_options, settings.chat_template)
-        self.model = models.load_model(
-            self.auto_class, self.name, self.load_options, self.model_class, config
+        self.tokenizer, self.model = loaded or models.load(
+            self.name,
+            self.load_options,
+            settings.chat_template,
+            self.auto_class,
+            self.model_class,
+            self.check_config,
         )
 
     def check_config(self, config: dict) -> None:

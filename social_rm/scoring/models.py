@@ -113,6 +113,25 @@ def load_tokenizer(name: str, options: LoadOptions, chat_template: str | None = 
     return tokenizer
 
 
+def load(
+    name: str,
+    options: LoadOptions,
+    chat_template: str | None = None,
+    auto_class: str = "AutoModelForCausalLM",
+    model_class: str | None = None,
+    check_config=None,
+):
+    """(tokenizer, model): the config read first and a model with its own code refused unless trusted (before any
+    of the repository's code runs, its tokenizer's included), `check_config(config)` where the caller refuses
+    what it cannot read, then the tokenizer and the weights."""
+    config = raw_config(name, options)
+    check_remote_code(name, config, options)
+    if check_config is not None:
+        check_config(config)
+    tokenizer = load_tokenizer(name, options, chat_template)
+    return tokenizer, load_model(auto_class, name, options, model_class, config)
+
+
 def raw_config(name: str, options: LoadOptions) -> dict:
     """The model's config.json as written, read without running any of its code."""
     from transformers import PretrainedConfig
