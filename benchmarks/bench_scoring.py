@@ -1,7 +1,7 @@
 """The scoring runner against the naive method, as RewardBench's runner does it: pairs in dataset order, fixed
 batches of pairs, chosen and rejected as separate left-padded forward passes.
 
-    .venv/bin/python benchmarks/bench_scoring.py --dataset out/social-pairs [--time-pairs 2000] [--device cuda]
+    .venv/bin/python benchmarks/bench_scoring.py --dataset out/social-pairs [--time-pairs 2000|all] [--device cuda]
 
 1. Tokens computed, padding included, on the full dataset (hardware-independent): naive at 8 and 64 pairs a
    batch, against the packed engine (each item's prompt once, its responses after it, a row per item in
@@ -11,7 +11,10 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
    llama3-8b` on a GPU: the real Llama-3-8B shape in bf16; default the tests' `tiny` model and `small` for a CPU),
    naive at 8 and 64 and padded, length-sorted batches of the same token budget against the engine, with and
    without shared prompts, and its FLOP utilisation (2 x non-embedding parameters x useful
-   tokens per second) against the device's own measured matmul rate in the same dtype.
+   tokens per second) against the device's own measured matmul rate in the same dtype; then the forward passes
+   alone, padded against the engine, each chunk prepared first (the host work, the same for both paths, can hide
+   behind a GPU's forward passes but shares a small CPU with them). Each path runs `--repeats` times; the fastest
+   counts. `--time-pairs all` times every BBQ pair.
 3. What the host adds (hardware-independent): the runner on the same pairs with the forward pass replaced by a
    wait as long as a device computing `--device-tokens-per-s` would take; chat templates, tokenization and packing
    run in a background thread meanwhile, so the run should take little more than the wait.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from contextlib import contextmanager
 
 CONFIGS = {
     "tiny": dict(),  # the tests' tiny model (`social_rm.testing.tiny_config`)
@@ -68,16 +72,21 @@ SHAPES = {
 
 def attention_share(shapes: list, shape: dict) -> tuple[float, float, float]:
     """(attention FLOPs, mask work, linear FLOPs) of the engine's batches (rows x width each, padding included).
-    Linear: 2 x the layers' weights (q, k, v, o and the gated MLP) a token. Attention: QK^T and AV, 4 x width x
-    query dims a token a layer, over the whole (width x width) of its row as dense kernels compute it. Mask: 4
-    operations an entry to build it once a batch, and one an entry a head a layer where attention applies it."""
+    Linear: 2 x the layers' weights (q, k, v, o and the gated MLP) a token. Attention: QK^T and AV, 4 x query
+    dims a query-key pair a layer, over the pairs the engine's blocks of queries compute (`attention.pairs_computed`:
+    each block against the keys up to its end, as dense kernels compute a block). Mask: 4 operations an entry to
+    build the row's (width x width) mask once a batch, and one a computed pair a head a layer where attention
+    applies it."""
+    from social_rm.scoring.attention import pairs_computed
+
     h, q, kv = shape["hidden"], shape["q"], shape["kv"]
     per_layer = h * q + 2 * h * kv + q * h + 3 * h * shape["intermediate"]
     tokens = sum(n * width for n, width in shapes)
     squares = sum(n * width * width for n, width in shapes)
+    computed = sum(n * pairs_computed(width) for n, width in shapes)
     linear = 2 * per_layer * shape["layers"] * tokens
-    attention = 4 * q * shape["layers"] * squares
-    mask = (4 + shape["layers"] * shape["heads"]) * squares
+    attention = 4 * q * shape["layers"] * computed
+    mask = 4 * squares + shape["layers"] * shape["heads"] * computed
     return attention, mask, linear
 
 
@@ -86,7 +95,12 @@ def main() -> None:
     parser.add_argument("--dataset", required=True, help="a built social-pairs folder")
     parser.add_argument("--max-tokens-per-batch", type=int, default=None, help="default: auto, as the runner")
     parser.add_argument(
-        "--time-pairs", type=int, default=1000, help="BBQ pairs to time the forward passes on (0: skip)"
+        "--time-pairs",
+        default="1000",
+        help="BBQ pairs to time the forward passes on (0: skip; all: every BBQ pair)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs of each path; the fastest counts (a busy machine)"
     )
     parser.add_argument("--config", nargs="+", default=["tiny", "small"], choices=list(CONFIGS))
     parser.add_argument(
@@ -151,8 +165,10 @@ def main() -> None:
         f"--no-prefix-sharing: {whole:,} tokens computed ({whole_useful:,} useful), {whole / ours:.2f}x the shared"
     )
 
-    if args.time_pairs:
-        bbq = ds.filter(lambda source: source == "bbq", input_columns="source").select(range(args.time_pairs))
+    if args.time_pairs != "0":
+        bbq = ds.filter(lambda source: source == "bbq", input_columns="source")
+        if args.time_pairs != "all":
+            bbq = bbq.select(range(int(args.time_pairs)))
         for config_name in args.config:
             time_forward(args, bbq, tokenizer, config_name)
         host_overhead(bbq, tokenizer, args.device_tokens_per_s)
@@ -196,7 +212,9 @@ def time_forward(args, bbq, tokenizer, config_name: str) -> None:
         _sync(device)
         return len(rows) / (time.perf_counter() - start)
 
-    def runner(sharing: bool, packed: bool = True) -> float:
+    def runner(sharing: bool, packed: bool = True, overlap: bool = True) -> tuple[float, float]:
+        """(seconds in all, seconds in forward passes) of one run; without `overlap` each chunk is prepared in the
+        main thread first, so the forward passes are timed alone."""
         settings = ModelSettings(
             f"random {config_name}",
             max_tokens_per_batch=args.max_tokens_per_batch,
@@ -204,10 +222,12 @@ def time_forward(args, bbq, tokenizer, config_name: str) -> None:
         )
         scorer = RewardModelScorer(settings, loaded=(tokenizer, model))
         scorer.packs = packed  # False: the padded, length-sorted batches other architectures take
+        forward: list[float] = []
         start = time.perf_counter()
-        score_pairs(bbq, scorer, progress=False)
+        with timed_batches(forward, overlap, device):
+            score_pairs(bbq, scorer, progress=False)
         _sync(device)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, sum(forward)
 
     # useful work: every unique completion's tokens once (no sharing), or each shared prompt once (shared)
     units, *_ = completions(bbq)
@@ -222,12 +242,23 @@ def time_forward(args, bbq, tokenizer, config_name: str) -> None:
     }
     params = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
     rate = matmul_rate(device, dtype)
-    padded = runner(False, packed=False)
-    seconds = {sharing: runner(sharing) for sharing in (False, True)}
+
+    def fastest(*path) -> float:
+        return min(runner(*path)[0] for _ in range(args.repeats))
+
+    padded = fastest(False, False)
+    seconds = {sharing: fastest(sharing) for sharing in (False, True)}
+    alone = {
+        path: min(runner(path, path, overlap=False)[1] for _ in range(args.repeats)) for path in (False, True)
+    }
     print(
         f"{config_name} on {device} ({dtype}), {len(bbq):,} BBQ pairs, pairs/s: naive batch 8 {naive(8):.1f}, naive batch 64 "
         f"{naive(64):.1f}, padded length-sorted batches {len(bbq) / padded:.1f}, the engine without shared prompts "
         f"{len(bbq) / seconds[False]:.1f}, with {len(bbq) / seconds[True]:.1f} ({padded / seconds[True]:.2f}x the padded)"
+    )
+    print(
+        f"the forward passes alone (each chunk prepared first): padded batches {alone[False]:.2f} s, the engine "
+        f"{alone[True]:.2f} s ({alone[False] / alone[True]:.2f}x)"
     )
     print(
         f"host-side chat templates and tokenization of these pairs alone: {host:.2f} s ({len(bbq) / host:,.0f} pairs/s)"
@@ -274,6 +305,33 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
         f"a device at {tokens_per_s:,.0f} tokens/s: {sum(waited):.2f} s of forward passes, the run {seconds:.2f} s "
         f"({len(bbq) / seconds:.0f} pairs/s; the host adds {seconds / sum(waited) - 1:.1%})"
     )
+
+
+@contextmanager
+def timed_batches(seconds: list, overlap: bool, device: str):
+    """Every batch's forward pass timed into `seconds`; without `overlap`, each chunk is prepared in the main thread
+    (nothing runs beside the forward passes)."""
+    from social_rm.scoring import batching
+
+    run_batches, prefetched = batching.run_batches, batching.prefetched
+
+    def timed_run_batches(lengths, budget, run):
+        def timed(batch):
+            start = time.perf_counter()
+            out = run(batch)
+            _sync(device)
+            seconds.append(time.perf_counter() - start)
+            return out
+
+        return run_batches(lengths, budget, timed)
+
+    batching.run_batches = timed_run_batches
+    if not overlap:
+        batching.prefetched = lambda chunks, prepare: ((chunk, prepare(chunk)) for chunk in chunks)
+    try:
+        yield
+    finally:
+        batching.run_batches, batching.prefetched = run_batches, prefetched
 
 
 def matmul_rate(device: str, dtype) -> float:

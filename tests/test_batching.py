@@ -10,14 +10,15 @@ from social_rm.scoring.batching import TokenBudget, key_chunks, prefetched, run_
 from social_rm.scoring.runner import share
 
 
-def test_a_chunk_keeps_the_units_of_one_key_together_and_chunks_double():
+def test_a_chunk_keeps_the_units_of_one_key_together_and_chunks_double_then_halve():
     # "a" and "c" are spread out, as an item's chosen and rejected completions are in `runner.completions`
-    assert key_chunks(["a", "b", "a", "c", "d", "c", "e"], first=2, largest=4) == [[0, 2], [1, 3, 5, 4], [6]]
+    assert key_chunks(["a", "b", "a", "c", "d", "c", "e"], first=2, largest=4) == [[0, 2], [1, 3, 5], [4, 6]]
     keys = [i % 300 for i in range(3000)]
     chunks = key_chunks(keys, first=256, largest=1024)
     assert sorted(i for c in chunks for i in c) == list(range(3000))
     assert all(len({keys[i] for i in c}) * 10 == len(c) for c in chunks)  # every key's 10 units in one chunk
-    assert [len(c) for c in chunks] == [260, 520, 1030, 1030, 160]
+    # twice the last, at most 1,024, at most half of what is left: the model ends on a small chunk
+    assert [len(c) for c in chunks] == [260, 520, 1030, 600, 300, 260, 30]
 
 
 def test_the_next_chunk_is_prepared_while_this_one_is_worked_on():

@@ -281,9 +281,13 @@ def one_at_a_time(kind, folder, units):
 @pytest.mark.parametrize("architecture", ["Mistral", "Qwen2", "Qwen3", "Gemma2"])
 @pytest.mark.parametrize("kind", ["classifier", "logprob"])
 def test_sliding_windows_and_soft_capping_give_the_one_sequence_scores(
-    models, demo_built, tmp_path, architecture, kind
+    models, demo_built, tmp_path, architecture, kind, monkeypatch
 ):
-    """A sliding window of 6 tokens, far shorter than the items; Gemma-2 with its soft-capping (eager attention)."""
+    """A sliding window of 6 tokens, far shorter than the items; Gemma-2 with its soft-capping (eager attention);
+    SDPA in blocks of 4 queries."""
+    from social_rm.scoring import attention
+
+    monkeypatch.setattr(attention, "MIN_BLOCK", 4)
     ds = load_dataset(str(demo_built[0]), "xstest", split="test")
     extra = (
         {"sliding_window": 6, "use_sliding_window": True}
@@ -360,3 +364,66 @@ def test_no_forward_pass_builds_a_key_value_cache(models, demo_built, kind, mode
     )
     score_pairs(ds, scorer, progress=False)
     assert seen and all(use_cache is False and cache is None for use_cache, cache in seen)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "float"])
+@pytest.mark.parametrize("cached", [0, 7])
+def test_attention_in_blocks_of_queries_is_sdpa(dtype, cached, monkeypatch):
+    """Blocks of queries against the keys up to each block's end give transformers' SDPA attention of the whole
+    row (grouped key/value heads, a mask of branches over a shared prefix, keys of a cache in front), and compute
+    only the keys up to each block's end."""
+    import torch
+    import torch.nn.functional as F
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    from social_rm.scoring import attention
+
+    torch.manual_seed(0)
+    batch, heads, width = 3, 4, 150
+    module = torch.nn.Module()
+    module.num_key_value_groups, module.is_causal = 2, True
+    query = torch.randn(batch, heads, width, 16)
+    key, value = (torch.randn(batch, heads // 2, cached + width, 16) for _ in range(2))
+    branch = torch.tensor(  # per token: 0 the shared prefix, k the k-th response, -1 padding
+        [
+            [0] * 90 + [1] * 20 + [2] * 30 + [-1] * 10,
+            [0] * 40 + [1] * 50 + [2] * 60,
+            [0] * width,
+        ]
+    )
+    sees = (branch[:, None, :, None] == branch[:, None, None, :]) | (branch[:, None, None, :] == 0)
+    sees &= torch.ones(width, width, dtype=torch.bool).tril()
+    mask = torch.cat([torch.ones(batch, 1, width, cached, dtype=torch.bool), sees], dim=-1)
+    if dtype == "float":
+        mask = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+    expected, _ = sdpa_attention_forward(module, query, key, value, mask)
+    keys_seen = []
+    sdpa = F.scaled_dot_product_attention
+    monkeypatch.setattr(
+        F,
+        "scaled_dot_product_attention",
+        lambda q, k, *a, **kw: keys_seen.append((q.shape[2], k.shape[2])) or sdpa(q, k, *a, **kw),
+    )
+    got, _ = attention.blocked_sdpa(module, query, key, value, mask)
+    # blocks of 32 queries (at least 32, 150 / 8 = 19), each against the keys up to its end
+    assert keys_seen == [
+        (32, cached + 32),
+        (32, cached + 64),
+        (32, cached + 96),
+        (32, cached + 128),
+        (22, cached + 150),
+    ]
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert attention.pairs_computed(width) == 32 * (32 + 64 + 96 + 128) + 22 * 150 < width * width
+
+
+def test_the_engine_runs_attention_in_blocks_and_leaves_the_model_as_it_was(models, demo_built, monkeypatch):
+    from social_rm.scoring import attention
+
+    ds = load_dataset(str(demo_built[0]), "xstest", split="test")
+    scorer = get_scorer("classifier", ModelSettings(str(models["classifier"])))
+    calls = []
+    original = attention.blocked_sdpa
+    monkeypatch.setattr(attention, "blocked_sdpa", lambda *a, **kw: calls.append(1) or original(*a, **kw))
+    score_pairs(ds, scorer, progress=False)
+    assert calls and scorer.model.config._attn_implementation == "sdpa"

@@ -24,17 +24,20 @@ def key_chunks(
     keys: Sequence[Hashable], first: int = FIRST_CHUNK, largest: int = LARGEST_CHUNK
 ) -> list[list[int]]:
     """Indices of `keys` in chunks, the units of one key always together (in the order keys first appear): the
-    first chunk holds at least `first` units, and each next one twice as many as the last, up to `largest`. The
-    model starts on a small chunk at once; later chunks are large, so few rows are left part-filled."""
+    first chunk holds at least `first` units, each next one up to twice as many as the last (at most `largest`)
+    but never more than half of the units still left (at least `first`). The model starts on a small chunk at once
+    and ends on a small one, so neither it nor the preparation of the next chunk waits long for the other; the
+    chunks between are large, so few rows are left part-filled."""
     groups: dict = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)
-    chunks, chunk, size = [], [], first
+    chunks, chunk, size, left = [], [], first, len(keys)
     for members in groups.values():
         chunk += members
         if len(chunk) >= size:
             chunks.append(chunk)
-            chunk, size = [], min(2 * size, largest)
+            left -= len(chunk)
+            chunk, size = [], max(first, min(2 * size, largest, left // 2))
     if chunk:
         chunks.append(chunk)
     return chunks

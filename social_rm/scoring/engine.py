@@ -3,8 +3,9 @@ a row of its own that is as wide as the item. Every token gets its own position 
 prompt's positions) and a 4-D attention mask lets a token see only the earlier tokens of the prompt and of its own
 response (within the model's sliding window, on the layers that have one). Rows of similar width are batched
 together (`batching.token_batches`), so attention and masks cost what the items cost: no item attends over
-another's tokens, and padding is only the few tokens by which rows of one batch differ. A completion that shares
-nothing is an item with one response, so there is no other path for these models.
+another's tokens, padding is only the few tokens by which rows of one batch differ, and SDPA runs in blocks of
+queries that skip the keys after each block (`attention.py`). A completion that shares nothing is an item with
+one response, so there is no other path for these models.
 
     rows = pack(plan(keys, encoded), encoded)
     for batch in token_batches([len(r.ids) for r in rows], budget): outputs = forward(model, batch rows, read)
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from social_rm.scoring.attention import blocked
 from social_rm.scoring.models import input_device, is_library_class
 from social_rm.scoring.padded import no_cache, token_logprobs
 
@@ -130,9 +132,10 @@ def _padded(rows: list[Row], values, fill: int, device):
 def _masks(model, branch, position):
     """The attention mask(s) the model takes, from the per-token branch (-1: padding) and position of each row: one
     (batch, 1, width, width) mask, or a dict per layer type where some layers slide. Token q sees token k at or
-    before it in its row that is in the prefix or in q's own branch (padding sees padding, never a real token).
-    Built in place from the compact tensors: the mask itself is the only (width x width) tensor per row.
-    Boolean for SDPA (True: attend), additive float for eager attention."""
+    before it in its row that is in the prefix or in q's own branch (padding sees the prefix and padding, and is
+    never read).
+    Built in place from the compact tensors, then made additive in the model's dtype (0: attend; SDPA would
+    otherwise turn a boolean mask into one on every call, and eager attention takes no other)."""
     import torch
 
     width, device = branch.shape[1], branch.device
@@ -146,15 +149,14 @@ def _masks(model, branch, position):
     if window:
         sliding = position[:, None, None, :] > (position[:, None, :, None] - window)
         sliding &= full
-    if config._attn_implementation != "sdpa":
-        dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
+    dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
 
-        def additive(mask):
-            return torch.full(mask.shape, torch.finfo(dtype).min, dtype=dtype, device=device).masked_fill_(
-                mask, 0
-            )
+    def additive(mask):
+        return torch.full(mask.shape, torch.finfo(dtype).min, dtype=dtype, device=device).masked_fill_(
+            mask, 0
+        )
 
-        full, sliding = additive(full), None if sliding is None else additive(sliding)
+    full, sliding = additive(full), None if sliding is None else additive(sliding)
     layer_types = getattr(config, "layer_types", None)
     if layer_types and "sliding_attention" in layer_types:
         return {"full_attention": full, "sliding_attention": sliding}
@@ -181,7 +183,7 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
         for r, row in enumerate(rows)
         for member, own_at in row.spans
     ]
-    with torch.inference_mode():
+    with torch.inference_mode(), blocked(model):
         output = model(input_ids=ids, attention_mask=mask, position_ids=positions, **no_cache(model))
         if read == "hidden":
             hidden = output.last_hidden_state
