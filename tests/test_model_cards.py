@@ -68,6 +68,7 @@ LLAMA3_TOKENS = dict(
 FAMILIES = {
     "llama3": dict(LLAMA3_TOKENS, chat_template=LLAMA3),
     "llama31": dict(LLAMA3_TOKENS, chat_template=LLAMA31),
+    "athene": dict(LLAMA3_TOKENS, chat_template=LLAMA3, cls_token="<|reserved_special_token_1|>"),
     "gemma": dict(
         special=["<start_of_turn>", "<end_of_turn>"],
         bos="<bos>",
@@ -178,6 +179,17 @@ def starling_7b(tokenizer, model, conv):
     return model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])[0].item()
 
 
+def athene(tokenizer, model, conv):  # the card's pipeline and its class's forward
+    formatted = tokenizer.apply_chat_template(conv, tokenize=False) + tokenizer.cls_token
+    inputs = tokenizer(formatted, return_tensors="pt", max_length=4096, padding="longest", truncation=True)
+    outputs = model.model(
+        inputs["input_ids"], attention_mask=inputs["attention_mask"], output_hidden_states=True
+    )
+    rewards = model.v_head(outputs.hidden_states[-1]).squeeze(-1)
+    cls_id = tokenizer.cls_token_id  # the card's CLS_ID = 128003: this token in Llama-3's vocabulary
+    return rewards[0, (inputs["input_ids"][0] == cls_id).nonzero()[-1].item()].item()
+
+
 def reward_bench(tokenizer, model, conv):  # reward-bench's pipeline, one sample: tokenizer(templated text)
     text = tokenizer.apply_chat_template(conv, tokenize=False)
     inputs = tokenizer([text], truncation=True, max_length=2048, padding=True, return_tensors="pt")
@@ -212,6 +224,8 @@ ENTRIES = {
     "Eurus-RM-7b": ("llama2", cards.RegressionRM, eurus),
     "Starling-RM-7B-alpha": ("llama2", cards.StarlingGPTRewardModel, starling_7b),
     "Starling-RM-34B": ("llama3", "social_rm.scoring.architectures:LlamaValueHeadModel", reward_bench),
+    "Athene-RM-8B": ("athene", "social_rm.scoring.architectures:AtheneForSequenceClassification", athene),
+    "Athene-RM-70B": ("athene", "social_rm.scoring.architectures:AtheneForSequenceClassification", athene),
     "UltraRM-13b": ("llama2", "social_rm.scoring.architectures:LlamaRegressionHeadModel", ultrarm),
     "Llama-3.1-Nemotron-70B-Reward-HF": ("llama31", "causal", nemotron),
     "Llama-3.3-Nemotron-70B-Reward": ("llama31", "causal", nemotron),

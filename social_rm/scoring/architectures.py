@@ -6,6 +6,8 @@ position the card reads.
     INFORMForSequenceClassification: infly/INF-ORM-Llama3.1-70B, a two-layer score head.
     LlamaValueHeadModel: Nexusflow/Starling-RM-34B, `transformer` and a `v_head`.
     LlamaRegressionHeadModel: openbmb/UltraRM-13b, `model` and a `regression_head`.
+    AtheneForSequenceClassification: Nexusflow/Athene-RM-8B and -70B, `model` and a `v_head` read at the CLS token
+    the card appends.
 """
 
 from __future__ import annotations
@@ -79,3 +81,18 @@ class LlamaRegressionHeadModel(_LlamaWithHead):
 
     base_model_prefix = backbone_name = "model"
     head_name = "regression_head"
+
+
+class AtheneForSequenceClassification(LlamaPreTrainedModel):
+    """Athene-RM's card: a Llama model and `v_head = Linear(h, 1, bias=False)`, read at the last CLS token
+    (`<|reserved_special_token_1|>`, id 128003) of `tokenizer(apply_chat_template(conversation) + cls_token)`.
+    The value-head read-out appends the CLS token and applies `v_head` there; the class has no forward of its own."""
+
+    # the tokenizer's token that the card appends and reads at (`readouts.heads.ValueHead`)
+    appends = "cls_token"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.model = LlamaModel(config)
+        self.v_head = nn.Linear(config.hidden_size, 1, bias=False)
+        self.post_init()

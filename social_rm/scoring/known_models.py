@@ -228,6 +228,16 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         note="reward-bench's class: `transformer` and `v_head`",
     ),
     _entry(
+        "Nexusflow/Athene-RM-*",
+        "value-head",
+        "see the model card",
+        tokenize="tokenizer",
+        model_class=f"{ARCHITECTURES}:AtheneForSequenceClassification",
+        link="Nexusflow/Athene-RM-8B",
+        note="the card's class: `model` and `v_head`, read at the CLS token it appends to the templated text, "
+        "through tokenizer(text)",
+    ),
+    _entry(
         "openbmb/UltraRM-13b",
         "value-head",
         "mit",

@@ -78,7 +78,10 @@ class Logits(HeadReadOut):
 
 class ValueHead(HeadReadOut):
     name = "value-head"
-    help = "a value head over the last hidden state at the last response token (Starling-RM, UltraRM)"
+    help = (
+        "a value head over the last hidden state at the last response token (Starling-RM, UltraRM), or at the "
+        "token its card appends (Athene-RM's CLS)"
+    )
     auto_class = "AutoModel"
 
     def __init__(self, model, tokenizer, settings, options):
@@ -90,6 +93,16 @@ class ValueHead(HeadReadOut):
                 "pass another --reward-from"
             )
         self.backbone = backbone(model)
+        # a class whose card appends a token of the tokenizer to the text and reads there (Athene-RM's CLS)
+        appends = getattr(type(model), "appends", None)
+        if appends:
+            token = getattr(tokenizer, appends, None)
+            if token is None:
+                raise SocialRMError(
+                    f"{settings.model}: its card reads the reward at the tokenizer's {appends}, which its "
+                    "tokenizer does not define"
+                )
+            self.appended = [tokenizer.convert_tokens_to_ids(token)]
 
 
 def value_head(model):
