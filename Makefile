@@ -43,7 +43,7 @@ test: corpora $(VENV)/.installed browser lint
 
 # The declared minimum versions of torch, transformers and accelerate (pyproject.toml's `models` extra), installed
 # into a fresh environment with pytest (pip picks the other packages to fit them), and the reward-model tests run
-# there.
+# there, with the packed engine's exactness tests (transformers 4 passes attention and masks its own way).
 MIN_VERSIONS := $(shell sed -n 's/^models = \[\(.*\)\]/\1/p' pyproject.toml | tr -d '"' | tr ',' '\n' | \
 	grep -E '^ *(torch|transformers|accelerate)>=' | sed 's/>=/==/' | tr -d ' ')
 test-min-versions: corpora
@@ -54,7 +54,8 @@ test-min-versions: corpora
 	.venv-min/bin/python -c "import torch, transformers, accelerate; \
 		print('minimum versions:', torch.__version__, transformers.__version__, accelerate.__version__)"
 	SOCIAL_RM_SOURCES=$(abspath $(CORPORA)) SOCIAL_RM_REQUIRE_CORPORA=1 \
-		.venv-min/bin/python -m pytest -q -p no:cacheprovider tests/test_model_cards.py tests/test_reward_models.py tests/test_generative.py
+		.venv-min/bin/python -m pytest -q -p no:cacheprovider tests/test_model_cards.py tests/test_reward_models.py tests/test_generative.py \
+		tests/test_engine.py
 
 # Runs anywhere: the tests that need ../shared/corpora are skipped (and counted) when it is not there.
 test-fast: $(VENV)/.installed
