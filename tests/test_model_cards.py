@@ -190,6 +190,15 @@ def athene(tokenizer, model, conv):  # the card's pipeline and its class's forwa
     return rewards[0, (inputs["input_ids"][0] == cls_id).nonzero()[-1].item()].item()
 
 
+def ldl(tokenizer, model, conv):  # reward-bench's LDLPipeline, one sample: a doubled BOS dropped
+    text = tokenizer.apply_chat_template(conv, tokenize=False)
+    inputs = tokenizer([text], truncation=True, max_length=2048, padding=True, return_tensors="pt")
+    ids = inputs["input_ids"]
+    if ids[0, 0] == tokenizer.bos_token_id and ids[0, 1] == tokenizer.bos_token_id:
+        inputs = {key: value[:, 1:] for key, value in inputs.items()}
+    return model(**inputs).logits.item()
+
+
 def reward_bench(tokenizer, model, conv):  # reward-bench's pipeline, one sample: tokenizer(templated text)
     text = tokenizer.apply_chat_template(conv, tokenize=False)
     inputs = tokenizer([text], truncation=True, max_length=2048, padding=True, return_tensors="pt")
@@ -226,6 +235,7 @@ ENTRIES = {
     "Starling-RM-34B": ("llama3", "social_rm.scoring.architectures:LlamaValueHeadModel", reward_bench),
     "Athene-RM-8B": ("athene", "social_rm.scoring.architectures:AtheneForSequenceClassification", athene),
     "Athene-RM-70B": ("athene", "social_rm.scoring.architectures:AtheneForSequenceClassification", athene),
+    "LDL-Reward-Gemma-2-27B-v0.1": ("gemma", cards.LDLRewardModel27B, ldl),
     "UltraRM-13b": ("llama2", "social_rm.scoring.architectures:LlamaRegressionHeadModel", ultrarm),
     "Llama-3.1-Nemotron-70B-Reward-HF": ("llama31", "causal", nemotron),
     "Llama-3.3-Nemotron-70B-Reward": ("llama31", "causal", nemotron),
@@ -307,6 +317,10 @@ def build(folder, family: str, how, texts):
             config.gating_pattern = tokenizer(header, add_special_tokens=False)["input_ids"]
         if cls is cards.StarlingGPTRewardModel:
             config.pad_token_id = tokenizer.unk_token_id
+        if not needs_code(cls):  # saved as its code saves it, loaded by the entry's class
+            cls(config).save_pretrained(folder)
+            tokenizer.save_pretrained(folder)
+            return folder
         cls.register_for_auto_class("AutoModel")
         model = cls(config)
     model.save_pretrained(folder)
@@ -341,6 +355,8 @@ def load_as_the_card(folder, how):
     if isinstance(how, str) and ":" in how:
         module, _, name = how.partition(":")
         return getattr(importlib.import_module(module), name).from_pretrained(folder)
+    if not needs_code(how):
+        return how.from_pretrained(folder)
     return transformers.AutoModel.from_pretrained(folder, trust_remote_code=True)
 
 
@@ -367,6 +383,10 @@ def ours(folder, rows, trust: bool):
 
 
 def needs_code(how) -> bool:
+    """Whether the entry's model loads through its repository's code; reward-bench's LDL class is a package's
+    class, which the registry restates (`model_class`)."""
+    if how is cards.LDLRewardModel27B:
+        return False
     return not (
         isinstance(how, str) and (how in ("Llama", "Qwen3", "Gemma2", "DebertaV2", "causal") or ":" in how)
     )

@@ -8,13 +8,15 @@ position the card reads.
     LlamaRegressionHeadModel: openbmb/UltraRM-13b, `model` and a `regression_head`.
     AtheneForSequenceClassification: Nexusflow/Athene-RM-8B and -70B, `model` and a `v_head` read at the CLS token
     the card appends.
+    LDLRewardModel27B: ShikaiChen/LDL-Reward-Gemma-2-27B-v0.1 (reward-bench's class), a Gemma-2 model whose two
+    heads are kept in their own files.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import LlamaModel, LlamaPreTrainedModel
+from transformers import Gemma2Model, Gemma2PreTrainedModel, LlamaModel, LlamaPreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutputWithPast
 
 
@@ -96,3 +98,72 @@ class AtheneForSequenceClassification(LlamaPreTrainedModel):
         self.model = LlamaModel(config)
         self.v_head = nn.Linear(config.hidden_size, 1, bias=False)
         self.post_init()
+
+
+class _Network(nn.Module):
+    """reward-bench's `MultiOutputNN` and `GatingNN` layer stacks: `network` = (Linear, LeakyReLU[, Dropout]) for
+    each hidden width, then a Linear out (dropout is identity at inference, but keeps the checkpoint's indices)."""
+
+    def __init__(self, sizes: list[int], dropout: bool):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for inputs, outputs in zip(sizes[:-2], sizes[1:-1]):
+            layers += [nn.Linear(inputs, outputs), nn.LeakyReLU()] + ([nn.Dropout(0.0)] if dropout else [])
+        layers.append(nn.Linear(sizes[-2], sizes[-1]))
+        self.network = nn.Sequential(*layers)
+
+
+class LDLScore(nn.Module):
+    """LDL-Reward's reward from the last hidden state, as reward-bench's `LDLRewardModel27B.forward` computes it in
+    float32: the regression layer's `objectives / 10` distributions over 10 bins (softmax), mixed by the gating
+    layer's weights (softmax over them only where the config says `softmax`, at its `temperature`), and the
+    expected value of the mixture over the bins 0, 1/9, ..., 1."""
+
+    def __init__(self, config):
+        super().__init__()
+        settings = config.to_dict()
+        objectives, width = settings.get("num_objectives", 220), 4096
+        self.temperature, self.softmax = settings.get("temperature", 1.0), settings.get("softmax", False)
+        self.regression_layer = _Network([config.hidden_size, width, width, objectives], dropout=False)
+        self.gating_layer = _Network([config.hidden_size, width, width, objectives // 10], dropout=True)
+
+    def forward(self, hidden):
+        rewards = self.regression_layer.network(hidden)
+        rewards = torch.softmax(rewards.view(rewards.size(0), -1, 10), dim=-1)
+        weights = self.gating_layer.network(hidden)
+        if self.softmax:
+            weights = torch.softmax(weights / self.temperature, dim=1)
+        distribution = torch.bmm(weights.unsqueeze(1), rewards).squeeze(1)
+        bins = torch.linspace(0, 1, distribution.size(-1), device=distribution.device)
+        return (distribution * bins).sum(-1)
+
+
+class LDLRewardModel27B(Gemma2PreTrainedModel):
+    """reward-bench's LDL-Reward class: a Gemma-2 model (its weights in the checkpoint's safetensors) and two heads
+    in `regression_layer.pt` and `gating_layer.pt` (state dicts, loaded without unpickling objects), in float32,
+    read at the token before the first pad token. The heads live under `score` here, so the engine runs the
+    backbone packed and applies them to its last hidden state."""
+
+    pools_at = "first-pad"
+    score_on_backbone = True
+    HEAD_FILES = ("regression_layer", "gating_layer")
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.model = Gemma2Model(config)
+        self.score = LDLScore(config)
+        self.post_init()
+
+    @classmethod
+    def from_pretrained(cls, name, *args, output_loading_info: bool = False, **kwargs):
+        from transformers.utils import cached_file
+
+        model, info = super().from_pretrained(name, *args, output_loading_info=True, **kwargs)
+        model.score.float()
+        for head in cls.HEAD_FILES:
+            path = cached_file(name, f"{head}.pt", revision=kwargs.get("revision"))
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            getattr(model.score, head).load_state_dict(state)
+        prefix = "score."
+        info["missing_keys"] = [k for k in info.get("missing_keys", ()) if not k.startswith(prefix)]
+        return (model, info) if output_loading_info else model

@@ -238,6 +238,17 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         "through tokenizer(text)",
     ),
     _entry(
+        "ShikaiChen/LDL-Reward-Gemma-2-27B*",
+        "logits",
+        "gemma",
+        source="reward-bench",
+        model_class=f"{ARCHITECTURES}:LDLRewardModel27B",
+        link="ShikaiChen/LDL-Reward-Gemma-2-27B-v0.1",
+        note="reward-bench's class: two heads in regression_layer.pt and gating_layer.pt (read as tensors only), "
+        "the expected value of a gated mixture of 10-bin distributions, read before the first pad token; eager "
+        "attention",
+    ),
+    _entry(
         "openbmb/UltraRM-13b",
         "value-head",
         "mit",

@@ -10,6 +10,10 @@ what the output holds. Saved with `auto_map` and loaded back with trust_remote_c
 - `RegressionRM`: Eurus-RM: a regression head read at the last attended token, returned as a tensor.
 - `StarlingGPTRewardModel`: Starling-RM-7B's card: a LlamaForCausalLM as `model`, its transformer as
   `transformer`, a `v_head`, read at the token before the first pad (unk) token.
+- `LDLRewardModel27B`: reward-bench's LDL-Reward class (rewardbench/models/ldlreward.py): a Gemma-2 model, a
+  regression and a gating network saved in their own `.pt` files, the expected value of the gated mixture of
+  10-bin distributions, read at the token before the first pad token. Saved and loaded as reward-bench does,
+  without its hub download, flash attention and bfloat16.
 """
 
 from dataclasses import dataclass
@@ -142,3 +146,78 @@ class StarlingGPTRewardModel(LlamaPreTrainedModel):
             c_ind = c_inds[0].item() if len(c_inds) > 0 else input_ids.shape[1]
             scores.append(rewards[i, c_ind - 1])
         return torch.stack(scores)
+
+
+class MultiOutputNN(torch.nn.Module):
+    def __init__(self, input_dim, output_dim, hidden_dims=(4096, 4096)):
+        super().__init__()
+        layers = [torch.nn.Linear(input_dim, hidden_dims[0]), torch.nn.LeakyReLU()]
+        for i in range(1, len(hidden_dims)):
+            layers += [torch.nn.Linear(hidden_dims[i - 1], hidden_dims[i]), torch.nn.LeakyReLU()]
+        layers.append(torch.nn.Linear(hidden_dims[-1], output_dim))
+        self.network = torch.nn.Sequential(*layers)
+        self.softmax = torch.nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        x = self.network(x)
+        return self.softmax(x.view(x.size(0), -1, 10))
+
+
+class GatingNN(torch.nn.Module):
+    def __init__(self, input_dim, output_dim, hidden_dim=4096, num_layers=2, temperature=1.0, softmax=False):
+        super().__init__()
+        self.temperature, self.softmax = temperature, softmax
+        layers = [torch.nn.Linear(input_dim, hidden_dim), torch.nn.LeakyReLU(), torch.nn.Dropout(0.0)]
+        for _ in range(num_layers - 1):
+            layers += [torch.nn.Linear(hidden_dim, hidden_dim), torch.nn.LeakyReLU(), torch.nn.Dropout(0.0)]
+        layers.append(torch.nn.Linear(hidden_dim, output_dim))
+        self.network = torch.nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = self.network(x)
+        return torch.nn.functional.softmax(x / self.temperature, dim=1) if self.softmax else x
+
+
+class LDLRewardModel27B(Gemma2PreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.model = Gemma2Model(config)
+        settings = config.to_dict()
+        self.num_objectives = settings.get("num_objectives", 220)
+        self.regression_layer = MultiOutputNN(config.hidden_size, self.num_objectives)
+        self.gating_layer = GatingNN(
+            config.hidden_size,
+            self.num_objectives // 10,
+            temperature=settings.get("temperature", 1.0),
+            softmax=settings.get("softmax", False),
+        )
+        self.post_init()  # not in reward-bench's class: transformers 5 needs it to load one
+
+    def forward(self, input_ids=None, attention_mask=None, **kwargs):
+        hidden = self.model(input_ids, attention_mask=attention_mask)[0]
+        hidden = hidden[
+            torch.arange(input_ids.shape[0]), before_first_pad(input_ids, self.config.pad_token_id)
+        ]
+        rewards = self.regression_layer(hidden)
+        weights = self.gating_layer(hidden).unsqueeze(1)
+        distribution = torch.bmm(weights, rewards).squeeze(1)
+        score = (distribution * torch.linspace(0, 1, distribution.size(-1))).sum(-1)
+        return SequenceClassifierOutput(logits=score)
+
+    def save_pretrained(self, save_directory):
+        import os
+
+        self.model.save_pretrained(save_directory)
+        torch.save(self.regression_layer.state_dict(), os.path.join(save_directory, "regression_layer.pt"))
+        torch.save(self.gating_layer.state_dict(), os.path.join(save_directory, "gating_layer.pt"))
+        self.config.save_pretrained(save_directory)
+
+    @classmethod
+    def from_pretrained(cls, directory, *args, **kwargs):
+        import os
+
+        model = super().from_pretrained(directory, attn_implementation="eager")  # theirs: flash attention
+        for name in ("regression_layer", "gating_layer"):
+            state = torch.load(os.path.join(directory, f"{name}.pt"), map_location="cpu")
+            getattr(model, name).float().load_state_dict(state)
+        return model
