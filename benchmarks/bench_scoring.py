@@ -327,7 +327,7 @@ def timed_batches(seconds: list, overlap: bool, device: str):
 
     batching.run_batches = timed_run_batches
     if not overlap:
-        batching.prefetched = lambda chunks, prepare: ((chunk, prepare(chunk)) for chunk in chunks)
+        batching.prefetched = lambda chunks, prepare, background=True: prefetched(chunks, prepare, False)
     try:
         yield
     finally:

@@ -37,6 +37,20 @@ def test_the_next_chunk_is_prepared_while_this_one_is_worked_on():
     assert seen == ["FIRST", "SECOND", "THIRD"]
 
 
+def test_without_the_background_each_chunk_is_prepared_in_the_callers_thread_when_reached():
+    prepared_in = []
+
+    def prepare(chunk):
+        prepared_in.append((chunk, threading.current_thread().name))
+        return chunk.upper()
+
+    seen = []
+    for _, prepared in prefetched(["first", "second"], prepare, background=False):
+        seen.append((prepared, [c for c, _ in prepared_in]))
+    assert seen == [("FIRST", ["first"]), ("SECOND", ["first", "second"])]  # not one ahead
+    assert {thread for _, thread in prepared_in} == {threading.current_thread().name}
+
+
 def test_an_error_while_preparing_is_raised_at_its_chunk():
     def prepare(chunk):
         if chunk == 2:

@@ -156,9 +156,7 @@ def test_scores_depend_neither_on_the_budget_nor_on_the_order(models, demo_built
     "kind, model",
     [("classifier", "classifier"), ("logprob", "causal"), ("dpo", "causal"), ("judge", "causal")],
 )
-def test_scores_do_not_depend_on_the_chunks_prepared_in_the_background(
-    models, demo_built, kind, model, monkeypatch
-):
+def test_scores_do_not_depend_on_the_chunks(models, demo_built, kind, model, monkeypatch):
     ds = load_dataset(str(demo_built[0]), "default", split="test")
     options = {"ref_model": str(models["reference"])} if kind == "dpo" else {}
     whole = scores(kind, models[model], ds, True, **options)
@@ -427,3 +425,22 @@ def test_the_engine_runs_attention_in_blocks_and_leaves_the_model_as_it_was(mode
     monkeypatch.setattr(attention, "blocked_sdpa", lambda *a, **kw: calls.append(1) or original(*a, **kw))
     score_pairs(ds, scorer, progress=False)
     assert calls and scorer.model.config._attn_implementation == "sdpa"
+
+
+def test_on_the_cpu_chunks_are_prepared_in_the_main_thread(models, demo_built, monkeypatch):
+    """The background thread overlaps the host's work with a GPU's; on the CPU it would share the cores."""
+    import threading
+
+    from social_rm.scoring.rewards import RewardModelScorer
+
+    ds = load_dataset(str(demo_built[0]), "default", split="test")
+    threads = []
+    original = RewardModelScorer.prepare
+    monkeypatch.setattr(
+        RewardModelScorer,
+        "prepare",
+        lambda self, units: threads.append(threading.current_thread().name) or original(self, units),
+    )
+    monkeypatch.setattr(batching, "key_chunks", lambda keys: KEY_CHUNKS(keys, first=8, largest=8))
+    score_pairs(ds, get_scorer("classifier", ModelSettings(str(models["classifier"]))), progress=False)
+    assert len(threads) > 1 and set(threads) == {threading.main_thread().name}

@@ -1,6 +1,7 @@
-"""Batching: chunks of work whose preparation overlaps the model's, and token-budget batches within a chunk.
+"""Batching: chunks of work whose preparation overlaps the model's on an accelerator, and token-budget batches
+within a chunk.
 
-    for chunk, prepared in prefetched(key_chunks(keys), prepare):      # the next chunk is prepared meanwhile
+    for chunk, prepared in prefetched(key_chunks(keys), prepare):      # the next one prepared meanwhile
         for batch, scores in run_batches(lengths, budget, run): ...   # longest batches first
 
 A chunk keeps the units of one key (an item's completions, which share their prompt) together. A batch is sorted
@@ -43,12 +44,18 @@ def key_chunks(
     return chunks
 
 
-def prefetched(chunks: Sequence, prepare: Callable) -> Iterator[tuple[object, object]]:
-    """(chunk, prepare(chunk)) for each chunk, the next chunk being prepared in a background thread while the caller
-    works on this one, so host-side work (chat templates, tokenization) overlaps the model's forward passes. An
-    error in `prepare` is raised where its chunk is reached."""
+def prefetched(
+    chunks: Sequence, prepare: Callable, background: bool = True
+) -> Iterator[tuple[object, object]]:
+    """(chunk, prepare(chunk)) for each chunk. In the `background`, the next chunk is prepared in a thread while the
+    caller works on this one, so host-side work (chat templates, tokenization) overlaps the forward passes on an
+    accelerator; otherwise each chunk is prepared when it is reached. An error in `prepare` is raised where its
+    chunk is reached."""
     from concurrent.futures import ThreadPoolExecutor
 
+    if not background:
+        yield from ((chunk, prepare(chunk)) for chunk in chunks)
+        return
     if not chunks:
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="social-rm-prepare") as pool:

@@ -78,12 +78,15 @@ class ModelScorer:
         return models.model_fingerprint(self.name, self.load_options, settings, commit_of(self.model))
 
     def score_stream(self, units):
-        """Chunk by chunk (`batching.key_chunks`: an item's units together): while the model scores one chunk, the
-        next one is chat-templated, tokenized and packed in a background thread (`prepare`), so the device does
-        not wait for the host."""
+        """Chunk by chunk (`batching.key_chunks`: an item's units together): while a GPU scores one chunk, the next
+        one is chat-templated, tokenized and packed in a background thread (`prepare`), so the device does not wait
+        for the host. On the CPU the same cores would do both: each chunk is prepared when it is reached (measured
+        on 2 cores, the thread only contended: all of BBQ with the tests' tiny model, 53.7 s with it, 47.0 s
+        without)."""
         chunks = batching.key_chunks([u.prompt for u in units])
+        background = models.input_device(self.model).type != "cpu"
         for chunk, prepared in batching.prefetched(
-            chunks, lambda chunk: self.prepare([units[i] for i in chunk])
+            chunks, lambda chunk: self.prepare([units[i] for i in chunk]), background
         ):
             for indices, outputs in self.score(prepared):
                 yield [chunk[i] for i in indices], outputs
