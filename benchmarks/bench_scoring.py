@@ -275,7 +275,7 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
     import torch
     from transformers import LlamaForSequenceClassification
 
-    from social_rm.scoring import engine
+    from social_rm.scoring import batching, engine
     from social_rm.scoring.options import ModelSettings
     from social_rm.scoring.rewards import RewardModelScorer
     from social_rm.scoring.runner import score_pairs
@@ -295,12 +295,14 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
         ModelSettings("simulated", max_tokens_per_batch=budget), loaded=(tokenizer, model)
     )
     forward, engine.forward = engine.forward, device
+    prefetched = batching.prefetched  # prepared in the background, as beside a GPU (the model is on the CPU)
+    batching.prefetched = lambda chunks, prepare, background: prefetched(chunks, prepare, True)
     try:
         start = time.perf_counter()
         score_pairs(bbq, scorer, progress=False)
         seconds = time.perf_counter() - start
     finally:
-        engine.forward = forward
+        engine.forward, batching.prefetched = forward, prefetched
     print(
         f"a device at {tokens_per_s:,.0f} tokens/s: {sum(waited):.2f} s of forward passes, the run {seconds:.2f} s "
         f"({len(bbq) / seconds:.0f} pairs/s; the host adds {seconds / sum(waited) - 1:.1%})"
