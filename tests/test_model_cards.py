@@ -149,6 +149,26 @@ def nemotron(tokenizer, model, conv):
     return out["scores"][0][0][0].item()
 
 
+def nemotron_principle(tokenizer, model, conv):  # the card's code, with the registry's principle
+    principle = known_models.PRINCIPLE
+    principle_question = (
+        f"Evaluate the response to the previous prompt in terms of whether it satisfies this principle: "
+        f"{principle}. Only answer Yes or No."
+    )
+    messages = [*conv, {"role": "user", "content": principle_question}]
+    tokenized = tokenizer.apply_chat_template(
+        messages, tokenize=True, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    out = model.generate(
+        tokenized["input_ids"],
+        attention_mask=tokenized["attention_mask"],
+        max_new_tokens=1,
+        return_dict_in_generate=True,
+        output_scores=True,
+    )
+    return out["scores"][0][0][9642].item() - out["scores"][0][0][2822].item()
+
+
 def open_assistant(tokenizer, model, conv):
     return model(**tokenizer(conv[0]["content"], conv[-1]["content"], return_tensors="pt")).logits[0].item()
 
@@ -240,6 +260,8 @@ ENTRIES = {
     "Llama-3.1-Nemotron-70B-Reward-HF": ("llama31", "causal", nemotron),
     "Llama-3.3-Nemotron-70B-Reward": ("llama31", "causal", nemotron),
     "Llama-3.3-Nemotron-70B-Reward-Multilingual": ("llama31", "causal", nemotron),
+    # Llama-3's vocabulary size, so that the card's "Yes" (9642) and "No" (2822) are logits of the tiny model
+    "Llama-3.3-Nemotron-70B-Reward-Principle": ("llama31", "causal-llama3-vocab", nemotron_principle),
 }
 
 
@@ -301,6 +323,10 @@ def build(folder, family: str, how, texts):
         model = getattr(transformers, f"{how}ForSequenceClassification")(config)
     elif how == "causal":
         model = transformers.LlamaForCausalLM(tiny_config(tokenizer))
+    elif how == "causal-llama3-vocab":
+        config = tiny_config(tokenizer)
+        config.vocab_size = 128_256
+        model = transformers.LlamaForCausalLM(config)
     elif isinstance(how, str) and ":" in how:
         module, _, name = how.partition(":")
         model = getattr(importlib.import_module(module), name)(tiny_config(tokenizer, num_labels=1))
@@ -350,7 +376,7 @@ def load_as_the_card(folder, how):
 
     if how in ("Llama", "Qwen3", "Gemma2", "DebertaV2"):
         return transformers.AutoModelForSequenceClassification.from_pretrained(folder)
-    if how == "causal":
+    if how in ("causal", "causal-llama3-vocab"):
         return transformers.AutoModelForCausalLM.from_pretrained(folder)
     if isinstance(how, str) and ":" in how:
         module, _, name = how.partition(":")
@@ -388,7 +414,8 @@ def needs_code(how) -> bool:
     if how is cards.LDLRewardModel27B:
         return False
     return not (
-        isinstance(how, str) and (how in ("Llama", "Qwen3", "Gemma2", "DebertaV2", "causal") or ":" in how)
+        isinstance(how, str)
+        and (how in ("Llama", "Qwen3", "Gemma2", "DebertaV2", "causal", "causal-llama3-vocab") or ":" in how)
     )
 
 

@@ -42,14 +42,18 @@ def encode_many(
     max_length: int | None,
     generation_prompt: bool = False,
     tokenize: str = "template",
+    follow_up: str | None = None,
 ) -> list[Encoded]:
-    """Chat-template each prompt + response into token ids (followed by the next turn's generation prompt if
-    `generation_prompt`), with the tokenizer's own special tokens added as `tokenize` says (`TOKENIZE`). A response starts where its templated prompt (with its generation prompt) stops matching
+    """Chat-template each prompt + response into token ids (then a user's `follow_up` turn, if any, and the next
+    turn's generation prompt if `generation_prompt`), with the tokenizer's own special tokens added as `tokenize`
+    says (`TOKENIZE`). A response starts where its templated prompt (with its generation prompt) stops matching
     the full sequence's tokens. Over `max_length`, the prompt is cut from the left, or a response too long on its
     own at its end (`_cut`). Each distinct prompt is templated once, its shared text tokenized once where that is exact
     (`_tokenize_shared`), and all texts go through the tokenizer in batched calls."""
+    after = [{"role": "user", "content": follow_up}] if follow_up else []
     conversations = [
-        [*prompt, {"role": "assistant", "content": response}] for prompt, response in zip(prompts, responses)
+        [*prompt, {"role": "assistant", "content": response}, *after]
+        for prompt, response in zip(prompts, responses)
     ]
     texts = _templated(tokenizer, conversations, generation_prompt)
     keys = [tuple((m["role"], m["content"]) for m in prompt) for prompt in prompts]
@@ -197,10 +201,15 @@ def _special_end(head: str, text: str, specials: list[str]) -> int:
 
 
 def encode_completions(
-    tokenizer, units, max_length: int | None, generation_prompt: bool = False, tokenize: str = "template"
+    tokenizer,
+    units,
+    max_length: int | None,
+    generation_prompt: bool = False,
+    tokenize: str = "template",
+    follow_up: str | None = None,
 ) -> list[Encoded]:
     """`encode_many` of completions (`units.Completion`), or their text pairs (`encode_text_pairs`)."""
     if tokenize == "text-pair":
         return encode_text_pairs(tokenizer, units, max_length)
     prompts, responses = [messages(u.prompt) for u in units], [u.response for u in units]
-    return encode_many(tokenizer, prompts, responses, max_length, generation_prompt, tokenize)
+    return encode_many(tokenizer, prompts, responses, max_length, generation_prompt, tokenize, follow_up)

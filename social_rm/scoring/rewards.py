@@ -32,6 +32,17 @@ class RewardOptions:
     token_index: int | None = option(
         None, "--reward-from token-logit: the vocabulary entry whose logit is the reward", type=int
     )
+    token_against: int | None = option(
+        None,
+        "--reward-from token-logit: a vocabulary entry whose logit is subtracted (Nemotron-Reward-Principle's "
+        "No against the Yes of --token-index)",
+        type=int,
+    )
+    follow_up: str | None = option(
+        None,
+        "--reward-from token-logit: a user turn after the response, followed by the generation prompt, where "
+        "the logits are read (Nemotron-Reward-Principle's principle question)",
+    )
     tokenize: str | None = option(
         None,
         "how the conversation becomes tokens, as the model's card does it (default: the registry entry, else "

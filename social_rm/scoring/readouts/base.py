@@ -36,9 +36,9 @@ class ReadOut:
                 flag = "--" + needed.replace("_", "-")
                 raise SocialRMError(f"--reward-from {cls.name} needs {flag}")
 
-    def encode(self, units, generation_prompt: bool = False) -> list[Encoded]:
+    def encode(self, units, generation_prompt: bool = False, follow_up: str | None = None) -> list[Encoded]:
         """The units' token ids, tokenized as the model's card does (`options.tokenize`), cut to leave room for
-        the tokens the read-out appends (`appended`)."""
+        the tokens the read-out appends (`appended`); a user's `follow_up` turn after the response, if any."""
         limit = self.settings.max_length
         return encode_completions(
             self.tokenizer,
@@ -46,6 +46,7 @@ class ReadOut:
             limit - len(self.appended) if limit else limit,
             generation_prompt,
             self.options.tokenize or "template",
+            follow_up,
         )
 
     def sequences(self, units) -> tuple[list, list[Encoded]]:
