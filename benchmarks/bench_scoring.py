@@ -224,7 +224,7 @@ def time_forward(args, bbq, tokenizer, config_name: str) -> None:
         scorer.packs = packed  # False: the padded, length-sorted batches other architectures take
         forward: list[float] = []
         start = time.perf_counter()
-        with timed_batches(forward, overlap, device):
+        with timed_batches(forward, device, background=None if overlap else False):
             score_pairs(bbq, scorer, progress=False)
         _sync(device)
         return time.perf_counter() - start, sum(forward)
@@ -275,7 +275,7 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
     import torch
     from transformers import LlamaForSequenceClassification
 
-    from social_rm.scoring import batching, engine
+    from social_rm.scoring import engine
     from social_rm.scoring.options import ModelSettings
     from social_rm.scoring.rewards import RewardModelScorer
     from social_rm.scoring.runner import score_pairs
@@ -295,14 +295,13 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
         ModelSettings("simulated", max_tokens_per_batch=budget), loaded=(tokenizer, model)
     )
     forward, engine.forward = engine.forward, device
-    prefetched = batching.prefetched  # prepared in the background, as beside a GPU (the model is on the CPU)
-    batching.prefetched = lambda chunks, prepare, background: prefetched(chunks, prepare, True)
-    try:
+    try:  # prepared in the background, as beside a GPU (the model is on the CPU)
         start = time.perf_counter()
-        score_pairs(bbq, scorer, progress=False)
+        with timed_batches([], "cpu", background=True):
+            score_pairs(bbq, scorer, progress=False)
         seconds = time.perf_counter() - start
     finally:
-        engine.forward, batching.prefetched = forward, prefetched
+        engine.forward = forward
     print(
         f"a device at {tokens_per_s:,.0f} tokens/s: {sum(waited):.2f} s of forward passes, the run {seconds:.2f} s "
         f"({len(bbq) / seconds:.0f} pairs/s; the host adds {seconds / sum(waited) - 1:.1%})"
@@ -310,9 +309,10 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
 
 
 @contextmanager
-def timed_batches(seconds: list, overlap: bool, device: str):
-    """Every batch's forward pass timed into `seconds`; without `overlap`, each chunk is prepared in the main thread
-    (nothing runs beside the forward passes)."""
+def timed_batches(seconds: list, device: str, background: bool | None = None):
+    """Every batch's forward pass timed into `seconds`; each chunk prepared in a background thread or not as
+    `background` says (False: nothing runs beside the forward passes), or as the runner chooses (None: in the
+    background beside a GPU only)."""
     from social_rm.scoring import batching
 
     run_batches, prefetched = batching.run_batches, batching.prefetched
@@ -328,8 +328,8 @@ def timed_batches(seconds: list, overlap: bool, device: str):
         return run_batches(lengths, budget, timed)
 
     batching.run_batches = timed_run_batches
-    if not overlap:
-        batching.prefetched = lambda chunks, prepare, background=True: prefetched(chunks, prepare, False)
+    if background is not None:
+        batching.prefetched = lambda chunks, prepare, _=True: prefetched(chunks, prepare, background)
     try:
         yield
     finally:

@@ -135,18 +135,28 @@ def urm(tokenizer, model, conv):
     return model(inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits[0][0].item()
 
 
-def nemotron(tokenizer, model, conv):
-    message = tokenizer.apply_chat_template(
-        conv, tokenize=True, add_generation_prompt=False, return_tensors="pt", return_dict=True
+def first_token_scores(tokenizer, model, messages, add_generation_prompt: bool):
+    """The Nemotron cards' call: the templated messages, `generate(max_new_tokens=1, output_scores=True)`, and
+    the scores of the one generated token."""
+    tokenized = tokenizer.apply_chat_template(
+        messages,
+        tokenize=True,
+        add_generation_prompt=add_generation_prompt,
+        return_tensors="pt",
+        return_dict=True,
     )
     out = model.generate(
-        message["input_ids"],
-        attention_mask=message["attention_mask"],
+        tokenized["input_ids"],
+        attention_mask=tokenized["attention_mask"],
         max_new_tokens=1,
         return_dict_in_generate=True,
         output_scores=True,
     )
-    return out["scores"][0][0][0].item()
+    return out["scores"][0][0]
+
+
+def nemotron(tokenizer, model, conv):
+    return first_token_scores(tokenizer, model, conv, add_generation_prompt=False)[0].item()
 
 
 def nemotron_principle(tokenizer, model, conv):  # the card's code, with the registry's principle
@@ -156,17 +166,8 @@ def nemotron_principle(tokenizer, model, conv):  # the card's code, with the reg
         f"{principle}. Only answer Yes or No."
     )
     messages = [*conv, {"role": "user", "content": principle_question}]
-    tokenized = tokenizer.apply_chat_template(
-        messages, tokenize=True, add_generation_prompt=True, return_tensors="pt", return_dict=True
-    )
-    out = model.generate(
-        tokenized["input_ids"],
-        attention_mask=tokenized["attention_mask"],
-        max_new_tokens=1,
-        return_dict_in_generate=True,
-        output_scores=True,
-    )
-    return out["scores"][0][0][9642].item() - out["scores"][0][0][2822].item()
+    scores = first_token_scores(tokenizer, model, messages, add_generation_prompt=True)
+    return scores[9642].item() - scores[2822].item()
 
 
 def open_assistant(tokenizer, model, conv):
@@ -409,9 +410,9 @@ def ours(folder, rows, trust: bool):
 
 
 def needs_code(how) -> bool:
-    """Whether the entry's model loads through its repository's code; reward-bench's LDL class is a package's
-    class, which the registry restates (`model_class`)."""
-    if how is cards.LDLRewardModel27B:
+    """Whether the entry's model loads through its repository's code; a card class marked `package_class` is a
+    package's (reward-bench's LDL class), which the registry restates (`model_class`)."""
+    if getattr(how, "package_class", False):
         return False
     return not (
         isinstance(how, str)

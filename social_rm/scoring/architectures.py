@@ -85,19 +85,15 @@ class LlamaRegressionHeadModel(_LlamaWithHead):
     head_name = "regression_head"
 
 
-class AtheneForSequenceClassification(LlamaPreTrainedModel):
-    """Athene-RM's card: a Llama model and `v_head = Linear(h, 1, bias=False)`, read at the last CLS token
-    (`<|reserved_special_token_1|>`, id 128003) of `tokenizer(apply_chat_template(conversation) + cls_token)`.
-    The value-head read-out appends the CLS token and applies `v_head` there; the class has no forward of its own."""
+class AtheneForSequenceClassification(_LlamaWithHead):
+    """Athene-RM's card: `model` and `v_head`, read at the last CLS token (`<|reserved_special_token_1|>`, id
+    128003) of `tokenizer(apply_chat_template(conversation) + cls_token)`: the value-head read-out appends the CLS
+    token, so it is the last attended token."""
 
+    base_model_prefix = backbone_name = "model"
+    head_name = "v_head"
     # the tokenizer's token that the card appends and reads at (`readouts.heads.ValueHead`)
     appends = "cls_token"
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.model = LlamaModel(config)
-        self.v_head = nn.Linear(config.hidden_size, 1, bias=False)
-        self.post_init()
 
 
 class _Network(nn.Module):

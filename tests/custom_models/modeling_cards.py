@@ -179,6 +179,8 @@ class GatingNN(torch.nn.Module):
 
 
 class LDLRewardModel27B(Gemma2PreTrainedModel):
+    package_class = True  # reward-bench's package ships it: saved without auto_map, the registry restates it
+
     def __init__(self, config):
         super().__init__(config)
         self.model = Gemma2Model(config)
