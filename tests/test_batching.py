@@ -104,3 +104,33 @@ def test_processes_share_whole_items_of_at_most_most_units():
     assert {units[i].prompt for i in parts[0]}.isdisjoint({units[i].prompt for i in parts[1]})
     crowded = [Unit("p")] * 5 + [Unit("q")]  # a prompt with more units than an item holds makes several items
     assert [share(list(range(6)), crowded, rank, 2, most=2) for rank in range(2)] == [[0, 1, 4], [2, 3, 5]]
+
+
+def test_cyclic_garbage_is_collected_between_chunks_and_the_collector_is_restored():
+    import gc
+    import weakref
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+    made = []
+
+    def prepare(chunk):
+        cycle = Cycle()  # dropped at once: only the cyclic collector can free it
+        made.append(weakref.ref(cycle))
+        return chunk
+
+    alive_in_chunk = []
+    for previous in (True, False):
+        (gc.enable if previous else gc.disable)()
+        try:
+            for _ in prefetched([1, 2, 3], prepare, background=False):
+                alive_in_chunk.append((gc.isenabled(), [ref() is not None for ref in made]))
+            assert gc.isenabled() is previous
+        finally:
+            gc.enable()
+        made.clear()
+    # paused within a chunk, so this chunk's cycle lives on; the one before it is collected between chunks
+    assert alive_in_chunk[:3] == [(False, [True]), (False, [False, True]), (False, [False, False, True])]
+    assert alive_in_chunk[3:] == alive_in_chunk[:3]

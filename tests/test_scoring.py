@@ -431,3 +431,39 @@ def test_score_says_how_it_runs_and_what_it_computed(tiny, demo_built, tmp_path)
         (tuple(map(str, r["prompt"])), r[side][0]["content"]) for r in ds for side in ("chosen", "rejected")
     }
     assert counted and int(counted.group(1)) == len(unique) and int(counted.group(2).replace(",", "")) > 0
+
+
+def test_completions_of_a_sampled_dataset_are_its_rows_in_order():
+    """The runner reads prompts and responses a column at a time from Arrow; datasets' own row formatting of a
+    shuffled, filtered dataset (an indices mapping, a chunk per row) gives the same prompts, responses and ids."""
+    from datasets import Dataset
+
+    from social_rm.scoring.runner import completions
+
+    rows = [
+        {
+            "id": f"p{i}",
+            "prompt": [
+                {"role": "system", "content": f"Be brief {i % 2}."},
+                {"role": "user", "content": f"Q{i % 3}?"},
+            ][: 1 + i % 2],
+            "chosen": [{"role": "assistant", "content": f"yes {i % 4}"}],
+            "rejected": [{"role": "assistant", "content": f"no {i % 5}"}],
+        }
+        for i in range(40)
+    ]
+    ds = Dataset.from_list(rows).shuffle(seed=1).filter(lambda pair_id: pair_id != "p7", input_columns="id")
+    units, chosen_at, rejected_at, ids = completions(ds)
+    expected = [
+        (
+            tuple((m["role"], m["content"]) for m in row["prompt"]),
+            row["chosen"][0]["content"],
+            row["rejected"][0]["content"],
+        )
+        for row in ds
+    ]
+    assert ids == [row["id"] for row in ds] and len(ids) == 39
+    assert [
+        (units[c].prompt, units[c].response, units[r].response) for c, r in zip(chosen_at, rejected_at)
+    ] == expected
+    assert len(units) == len({(p, side) for p, c, r in expected for side in (c, r)})

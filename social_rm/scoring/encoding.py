@@ -4,6 +4,7 @@ over-long sequence cut: its prompt from the left, or a response too long on its 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from social_rm.scoring.units import messages, question
@@ -136,7 +137,7 @@ def _tokenize_shared(tokenizer, texts: list[str], heads: dict, groups: dict) -> 
     the pieces on their own, so where a prompt's texts share their start up to a special token, that start is
     tokenized once and only the rest of each text on its own (BBQ's three answers to one context: half the
     tokenizer's work). A prompt whose first text does not tokenize the same way whole is tokenized whole."""
-    boundaries = [t for t, token in _added_tokens(tokenizer).items() if not (token.rstrip or token.lstrip)]
+    boundaries = _boundaries(tokenizer)
     batch, plans = [], {}
 
     def add(text: str) -> int:
@@ -188,15 +189,20 @@ def token_ids(tokenizer, texts: list[str]) -> list[list[int]]:
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
 
-def _added_tokens(tokenizer) -> dict:
-    """The tokenizer's added (special) tokens by their text; none for a tokenizer that does not say."""
+def _boundaries(tokenizer):
+    """A pattern of the added (special) tokens the tokenizer cuts its input at: those that strip no space around
+    them, longest first; None where it has none or does not say. One search of a prompt for all of them: a
+    `str.find` per token took 60 us a prompt with Llama-3's 256 special tokens, 3.5 s on all of BBQ."""
     decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
-    return {token.content: token for token in decoder.values() if getattr(token, "content", "")}
+    texts = {t.content for t in decoder.values() if getattr(t, "content", "") and not (t.rstrip or t.lstrip)}
+    if not texts:
+        return None
+    return re.compile("|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True)))
 
 
-def _special_end(head: str, text: str, specials: list[str]) -> int:
+def _special_end(head: str, text: str, boundaries) -> int:
     """The end of the last special token of `head` up to which `text` starts as `head` does (0: none)."""
-    ends = sorted({head.rfind(s) + len(s) for s in specials if s in head}, reverse=True)
+    ends = sorted((m.end() for m in boundaries.finditer(head)), reverse=True) if boundaries else []
     return next((end for end in ends if text.startswith(head[:end])), 0)
 
 

@@ -90,6 +90,7 @@ class ModelScorer:
         ):
             for indices, outputs in self.score(prepared):
                 yield [chunk[i] for i in indices], outputs
+            del prepared  # gone before the collection between chunks
 
     def sequences(self, units) -> tuple[list, list[Encoded]]:
         """(a key per sequence: sequences with one key share their common prefix when packed; the sequences)."""
