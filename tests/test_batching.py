@@ -106,31 +106,45 @@ def test_processes_share_whole_items_of_at_most_most_units():
     assert [share(list(range(6)), crowded, rank, 2, most=2) for rank in range(2)] == [[0, 1, 4], [2, 3, 5]]
 
 
-def test_cyclic_garbage_is_collected_between_chunks_and_the_collector_is_restored():
+def test_the_runner_collects_cyclic_garbage_after_each_batch_and_restores_the_collector_whatever_happens():
     import gc
     import weakref
 
+    import numpy as np
+
+    from social_rm.scoring.runner import score_units
+
     class Cycle:
         def __init__(self):
-            self.me = self
+            self.me = self  # dropped at once, only the cyclic collector can free it
 
-    made = []
+    class Scorer:
+        name, unit = "cycles", "completion"
 
-    def prepare(chunk):
-        cycle = Cycle()  # dropped at once: only the cyclic collector can free it
-        made.append(weakref.ref(cycle))
-        return chunk
+        def __init__(self, fail_at=None):
+            self.fail_at, self.made, self.seen = fail_at, [], []
 
-    alive_in_chunk = []
-    for previous in (True, False):
-        (gc.enable if previous else gc.disable)()
+        def score_stream(self, units):
+            for i in range(len(units)):
+                self.seen.append((gc.isenabled(), [ref() is not None for ref in self.made]))
+                if i == self.fail_at:
+                    raise KeyboardInterrupt
+                self.made.append(weakref.ref(Cycle()))
+                yield [i], np.array([float(i)])
+
+    units = [namedtuple("Unit", "key")(lambda i=i: str(i)) for i in range(3)]
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
         try:
-            for _ in prefetched([1, 2, 3], prepare, background=False):
-                alive_in_chunk.append((gc.isenabled(), [ref() is not None for ref in made]))
-            assert gc.isenabled() is previous
+            scorer = Scorer()
+            assert score_units(units, scorer, progress=False).tolist() == [0.0, 1.0, 2.0]
+            # paused throughout; the batch before was collected when the runner had it
+            assert scorer.seen == [(False, []), (False, [False]), (False, [False, False])]
+            assert gc.isenabled() is enabled
+            with pytest.raises(KeyboardInterrupt):
+                score_units(units, Scorer(fail_at=1), progress=False)
+            assert (
+                gc.isenabled() is enabled
+            )  # at once, while the interrupted run's frames are still referenced
         finally:
             gc.enable()
-        made.clear()
-    # paused within a chunk, so this chunk's cycle lives on; the one before it is collected between chunks
-    assert alive_in_chunk[:3] == [(False, [True]), (False, [False, True]), (False, [False, False, True])]
-    assert alive_in_chunk[3:] == alive_in_chunk[:3]

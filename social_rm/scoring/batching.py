@@ -52,33 +52,31 @@ def prefetched(
     """(chunk, prepare(chunk)) for each chunk. In the `background`, the next chunk is prepared in a thread while the
     caller works on this one, so host-side work (chat templates, tokenization) overlaps the forward passes on an
     accelerator; otherwise each chunk is prepared when it is reached. An error in `prepare` is raised where its
-    chunk is reached. Python's cyclic garbage collector only collects between chunks (`collections_between`)."""
+    chunk is reached."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with collections_between() as chunk_done:
-        if not background:
-            for chunk in chunks:
-                yield chunk, prepare(chunk)
-                chunk_done()
-            return
-        if not chunks:
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="social-rm-prepare") as pool:
-            pending = pool.submit(prepare, chunks[0])
-            for n, chunk in enumerate(chunks):
-                ready = pending.result()
-                if n + 1 < len(chunks):
-                    pending = pool.submit(prepare, chunks[n + 1])
-                yield chunk, ready
-                chunk_done()
+    if not background:
+        yield from ((chunk, prepare(chunk)) for chunk in chunks)
+        return
+    if not chunks:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="social-rm-prepare") as pool:
+        pending = pool.submit(prepare, chunks[0])
+        for n, chunk in enumerate(chunks):
+            ready = pending.result()
+            if n + 1 < len(chunks):
+                pending = pool.submit(prepare, chunks[n + 1])
+            yield chunk, ready
 
 
 @contextmanager
 def collections_between():
-    """Python's automatic cyclic garbage collection paused within the block; the callable it gives collects the
-    objects made since the last call (the young generation), where a unit of work is done. A run makes millions
-    of long-lived containers (units, token lists, rows) and no cycles of its own; automatic full collections
-    traversed them all again and again: 25% of scoring all of BBQ with the tests' tiny model (8 of 33 s)."""
+    """Python's automatic cyclic garbage collection paused within the block (as it was after it, whatever is
+    raised); the callable it gives collects what was made since its last call (the young generation), for the
+    caller to call as each batch is done. A run makes millions of containers (units, token lists, rows) and no
+    cycles of its own; automatic full collections traversed them again and again: 25% of scoring all of BBQ with
+    the tests' tiny model (8 of 33 s). Entered in plain functions, not generators, so that an interrupted run
+    restores the collector at once."""
     enabled = gc.isenabled()
     gc.disable()
     try:

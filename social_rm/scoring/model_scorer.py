@@ -90,7 +90,7 @@ class ModelScorer:
         ):
             for indices, outputs in self.score(prepared):
                 yield [chunk[i] for i in indices], outputs
-            del prepared  # gone before the collection between chunks
+            del prepared  # freed before the next chunk is prepared and the runner's next collection
 
     def sequences(self, units) -> tuple[list, list[Encoded]]:
         """(a key per sequence: sequences with one key share their common prefix when packed; the sequences)."""
