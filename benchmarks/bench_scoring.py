@@ -8,7 +8,8 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
    token-budget batches), and against the useful tokens (each prompt once, each response once); and the engine's
    attention and mask work against its linear layers' FLOPs, counted for the Llama-3-8B and Qwen3-0.6B shapes.
 2. Pairs per second on `--time-pairs` pairs of BBQ for a randomly initialised sequence classifier (`--config
-   llama3-8b` on a GPU: the real Llama-3-8B shape in bf16; default the tests' `tiny` model and `small` for a CPU),
+   llama3-8b` on a GPU: the real Llama-3-8B shape in bf16; default for a CPU the tests' tiny model with its own
+   600-token vocabulary, `tests-tiny`, the same shape with the 32k tokenizer, `tiny`, and `small`),
    naive at 8 and 64 and padded, length-sorted batches of the same token budget against the engine, with and
    without shared prompts, and its FLOP utilisation (2 x non-embedding parameters x useful
    tokens per second) against the device's own measured matmul rate in the same dtype; then the forward passes
@@ -20,7 +21,8 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
    run in a background thread meanwhile, so the run should take little more than the wait.
 
 The tokenizer is a byte-level BPE with a 32k vocabulary trained on the dataset's own text (Llama-3's own
-tokenizer cannot be downloaded here), with the chat template of `social_rm.testing`.
+tokenizer cannot be downloaded here), with the chat template of `social_rm.testing`; `tests-tiny` trains one of the
+tests' 600 tokens, so its sequences are twice as long and its forward passes weigh more against the host's work.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ import time
 from contextlib import contextmanager
 
 CONFIGS = {
-    "tiny": dict(),  # the tests' tiny model (`social_rm.testing.tiny_config`)
+    # the tests' tiny model as `social_rm.testing.save_tiny_model` writes it: its shape and its 600-token vocabulary
+    "tests-tiny": dict(),
+    "tiny": dict(),  # the same shape (`social_rm.testing.tiny_config`), with the 32k tokenizer
     "small": dict(hidden=256, layers=4, heads=4, kv_heads=2, intermediate=688),
     "llama3-8b": dict(hidden=4096, layers=32, heads=32, kv_heads=8, intermediate=14336, rope_theta=500000.0),
 }
+VOCABULARY = {"tests-tiny": 600}  # the tokenizer's size for a config; 32,000 for the others
 
 
 def naive_tokens(chosen_lengths, rejected_lengths, batch_pairs: int) -> int:
@@ -102,7 +107,7 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="timed runs of each path; the fastest counts (a busy machine)"
     )
-    parser.add_argument("--config", nargs="+", default=["tiny", "small"], choices=list(CONFIGS))
+    parser.add_argument("--config", nargs="+", default=["tests-tiny", "tiny", "small"], choices=list(CONFIGS))
     parser.add_argument(
         "--device-tokens-per-s",
         type=float,
@@ -122,9 +127,16 @@ def main() -> None:
 
     ds = load_dataset(str(args.dataset), "default", split="test")
     units, chosen_at, rejected_at, ids = completions(ds)
-    tokenizer = train_tokenizer(
-        (t for u in units for t in (u.response, *(c for _, c in u.prompt))), vocab_size=32_000
-    )
+    tokenizers: dict = {}
+
+    def tokenizer_of(config_name: str):
+        size = VOCABULARY.get(config_name, 32_000)
+        if size not in tokenizers:
+            texts = (t for u in units for t in (u.response, *(c for _, c in u.prompt)))
+            tokenizers[size] = train_tokenizer(texts, vocab_size=size)
+        return tokenizers[size]
+
+    tokenizer = tokenizer_of("tiny")
     start = time.perf_counter()
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
     lengths = [len(e.ids) for e in encoded]
@@ -170,7 +182,7 @@ def main() -> None:
         if args.time_pairs != "all":
             bbq = bbq.select(range(int(args.time_pairs)))
         for config_name in args.config:
-            time_forward(args, bbq, tokenizer, config_name)
+            time_forward(args, bbq, tokenizer_of(config_name), config_name)
         host_overhead(bbq, tokenizer, args.device_tokens_per_s)
 
 
