@@ -467,3 +467,21 @@ def test_completions_of_a_sampled_dataset_are_its_rows_in_order():
         (units[c].prompt, units[c].response, units[r].response) for c, r in zip(chosen_at, rejected_at)
     ] == expected
     assert len(units) == len({(p, side) for p, c, r in expected for side in (c, r)})
+
+
+def test_a_pair_whose_response_is_not_one_message_is_named():
+    from datasets import Dataset
+
+    from social_rm.scoring.runner import completions
+
+    message = [{"role": "assistant", "content": "ok"}]
+    rows = [
+        {"id": f"p{i}", "prompt": [{"role": "user", "content": "q"}], "chosen": message, "rejected": message}
+        for i in range(3)
+    ]
+    rows[2]["rejected"] = []
+    with pytest.raises(
+        SocialRMError,
+        match=r"row 2 \(id 'p2'\): 'rejected' must be a list of one assistant message, got \[\]",
+    ):
+        completions(Dataset.from_list(rows))

@@ -57,11 +57,12 @@ def _columns(ds: datasets.Dataset):
     per message through `to_pylist` took 4.5 s on all of BBQ, now 1.5 s). A sampled or filtered dataset comes
     out of Arrow a chunk per row, so the chunks are combined first."""
     table = ds.select_columns(["id", "prompt", "chosen", "rejected"]).with_format("arrow")[:].combine_chunks()
+    ids = table.column("id").to_pylist()
     return (
         _messages(table.column("prompt")),
-        _first_content(table.column("chosen")),
-        _first_content(table.column("rejected")),
-        table.column("id").to_pylist(),
+        _response(table.column("chosen"), "chosen", ids),
+        _response(table.column("rejected"), "rejected", ids),
+        ids,
     )
 
 
@@ -74,10 +75,19 @@ def _messages(column) -> list[tuple]:
     return [tuple(pairs[start:end]) for start, end in zip([0, *ends], ends)]
 
 
-def _first_content(column) -> list[str]:
+def _response(column, name: str, ids: list[str]) -> list[str]:
+    """The text of each row's one response message (SPEC: a list of one assistant message)."""
     import pyarrow.compute as pc
 
-    return pc.struct_field(pc.list_element(column, 0), "content").to_pylist()
+    lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(lengths != 1)
+    if len(bad):
+        row = int(bad[0])
+        raise SocialRMError(
+            f"row {row} (id {ids[row]!r}): {name!r} must be a list of one assistant message, got "
+            f"{column[row].as_py()!r}"
+        )
+    return pc.struct_field(pc.list_flatten(column), "content").to_pylist()
 
 
 def score_units(
