@@ -282,10 +282,11 @@ def test_sliding_windows_and_soft_capping_give_the_one_sequence_scores(
     models, demo_built, tmp_path, architecture, kind, monkeypatch
 ):
     """A sliding window of 6 tokens, far shorter than the items; Gemma-2 with its soft-capping (eager attention);
-    SDPA in blocks of 4 queries."""
+    SDPA in blocks of 4 queries; masks written a row at a time."""
     from social_rm.scoring import attention
 
     monkeypatch.setattr(attention, "MIN_BLOCK", 4)
+    monkeypatch.setattr(engine, "MASK_PIECE", 1)
     ds = load_dataset(str(demo_built[0]), "xstest", split="test")
     extra = (
         {"sliding_window": 6, "use_sliding_window": True}

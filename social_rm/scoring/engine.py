@@ -129,38 +129,47 @@ def _padded(rows: list[Row], values, fill: int, device):
     return torch.from_numpy(out).to(device)
 
 
+MASK_PIECE = 1 << 22  # mask entries worked out at a time: the largest boolean temporary (4 MiB)
+
+
 def _masks(model, branch, position):
     """The attention mask(s) the model takes, from the per-token branch (-1: padding) and position of each row: one
     (batch, 1, width, width) mask, or a dict per layer type where some layers slide. Token q sees token k at or
     before it in its row that is in the prefix or in q's own branch (padding sees the prefix and padding, and is
-    never read).
-    Built in place from the compact tensors, then made additive in the model's dtype (0: attend; SDPA would
-    otherwise turn a boolean mask into one on every call, and eager attention takes no other)."""
-    import torch
-
-    width, device = branch.shape[1], branch.device
-    bq, bk = branch[:, None, :, None], branch[:, None, None, :]
-    full = bk == bq
-    full |= bk == 0
-    full &= torch.ones(width, width, dtype=torch.bool, device=device).tril()
+    never read); on a sliding layer, only the last `sliding_window` positions of those.
+    Additive, in the model's dtype (0: attend; SDPA would otherwise turn a boolean mask into one on every call, and
+    eager attention takes no other), and written a few rows at a time from the compact tensors, so that the only
+    (rows x width x width) tensor is the one the attention reads."""
     config = model.config
     window = getattr(config, "sliding_window", None)
-    sliding = None
-    if window:
-        sliding = position[:, None, None, :] > (position[:, None, :, None] - window)
-        sliding &= full
-    dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
-
-    def additive(mask):
-        return torch.full(mask.shape, torch.finfo(dtype).min, dtype=dtype, device=device).masked_fill_(
-            mask, 0
-        )
-
-    full, sliding = additive(full), None if sliding is None else additive(sliding)
     layer_types = getattr(config, "layer_types", None)
     if layer_types and "sliding_attention" in layer_types:
-        return {"full_attention": full, "sliding_attention": sliding}
-    return sliding if sliding is not None and not layer_types else full
+        return {
+            "full_attention": _mask(model, branch, position),
+            "sliding_attention": _mask(model, branch, position, window),
+        }
+    return _mask(model, branch, position, window if window and not layer_types else None)
+
+
+def _mask(model, branch, position, window: int | None = None):
+    import torch
+
+    rows, width = branch.shape
+    device = branch.device
+    dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
+    causal = torch.ones(width, width, dtype=torch.bool, device=device).tril()
+    out = torch.full((rows, 1, width, width), torch.finfo(dtype).min, dtype=dtype, device=device)
+    step = max(1, MASK_PIECE // (width * width))
+    for start in range(0, rows, step):
+        b, p = branch[start : start + step], position[start : start + step]
+        bq, bk = b[:, None, :, None], b[:, None, None, :]
+        seen = bk == bq
+        seen |= bk == 0
+        seen &= causal
+        if window:
+            seen &= p[:, None, None, :] > (p[:, None, :, None] - window)
+        out[start : start + step].masked_fill_(seen, 0)
+    return out
 
 
 def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
