@@ -21,7 +21,7 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
    run in a background thread meanwhile, so the run should take little more than the wait.
 
 The tokenizer is a byte-level BPE with a 32k vocabulary trained on the dataset's own text (Llama-3's own
-tokenizer cannot be downloaded here), with the chat template of `social_rm.testing`; `tests-tiny` trains one of the
+tokenizer cannot be downloaded here), with the chat template of `social_rm.testing`; for `tests-tiny`, one of the
 tests' 600 tokens, so its sequences are twice as long and its forward passes weigh more against the host's work.
 """
 

@@ -74,9 +74,9 @@ def collections_between():
     """Python's automatic cyclic garbage collection paused within the block (as it was after it, whatever is
     raised); the callable it gives collects what was made since its last call (the young generation), for the
     caller to call as each batch is done. A run makes millions of containers (units, token lists, rows) and no
-    cycles of its own; automatic full collections traversed them again and again: 25% of scoring all of BBQ with
-    the tests' tiny model (8 of 33 s). Entered in plain functions, not generators, so that an interrupted run
-    restores the collector at once."""
+    cycles of its own; automatic full collections traversed them again and again: a quarter of scoring all of
+    BBQ with a tiny model on the CPU (8 of 33 s). Entered in plain functions, not generators, so that an
+    interrupted run restores the collector at once."""
     enabled = gc.isenabled()
     gc.disable()
     try:
