@@ -80,7 +80,7 @@ bench: $(VENV)/.installed
 # social-pairs. Carry `.device` there, then run the command printed at the end.
 DEVICE_RUN := pip install --quiet --no-deps --target .device/site .device/wheels/*.whl && PYTHONPATH=.device/site:. \
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 python benchmarks/bench_scoring.py --dataset .device/social-pairs \
-	--config llama3-8b --device cuda --time-pairs 4000 --repeats 1
+	--config llama3-8b qwen3-0.6b --device cuda --time-pairs 4000 --repeats 1
 device-bundle: $(VENV)/.installed
 	rm -rf .device && mkdir -p .device/wheels
 	$(BIN)/pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 \

@@ -8,8 +8,9 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
    token-budget batches), and against the useful tokens (each prompt once, each response once); and the engine's
    attention and mask work against its linear layers' FLOPs, counted for the Llama-3-8B and Qwen3-0.6B shapes.
 2. Pairs per second on `--time-pairs` pairs of BBQ for a randomly initialised sequence classifier (`--config
-   llama3-8b` on a GPU: the real Llama-3-8B shape in bf16; default for a CPU the tests' tiny model with its own
-   600-token vocabulary, `tests-tiny`, the same shape with the 32k tokenizer, `tiny`, and `small`),
+   llama3-8b qwen3-0.6b` on a GPU: the real shapes in bf16, in Llama's class; default for a CPU the tests' tiny
+   model with its own 600-token vocabulary, `tests-tiny`, the same shape with the 32k tokenizer, `tiny`, and
+   `small`),
    naive at 8 and 64 and padded, length-sorted batches of the same token budget against the engine, with and
    without shared prompts, and its FLOP utilisation (2 x non-embedding parameters x useful
    tokens per second) against the device's own measured matmul rate in the same dtype; then the forward passes
@@ -37,6 +38,10 @@ CONFIGS = {
     "tiny": dict(),  # the same shape (`social_rm.testing.tiny_config`), with the 32k tokenizer
     "small": dict(hidden=256, layers=4, heads=4, kv_heads=2, intermediate=688),
     "llama3-8b": dict(hidden=4096, layers=32, heads=32, kv_heads=8, intermediate=14336, rope_theta=500000.0),
+    # Qwen3-0.6B's shape (Skywork-Reward-V2-Qwen3-0.6B) in Llama's class: on a GPU, whether the host keeps up
+    "qwen3-0.6b": dict(
+        hidden=1024, layers=28, heads=16, kv_heads=8, intermediate=3072, head_dim=128, rope_theta=1000000.0
+    ),
 }
 VOCABULARY = {"tests-tiny": 600}  # the tokenizer's size for a config; 32,000 for the others
 
@@ -273,7 +278,9 @@ def time_forward(args, bbq, tokenizer, config_name: str) -> None:
         f"{alone[True]:.2f} s ({alone[False] / alone[True]:.2f}x)"
     )
     print(
-        f"host-side chat templates and tokenization of these pairs alone: {host:.2f} s ({len(bbq) / host:,.0f} pairs/s)"
+        f"host-side chat templates and tokenization of these pairs alone: {host:.2f} s ({len(bbq) / host:,.0f} pairs/s); "
+        f"the engine's run {seconds[True]:.2f} s against its forward passes alone {alone[True]:.2f} s (on a GPU the "
+        f"preparation runs beside them: a run much longer than its forward passes waits for the host)"
     )
     for sharing, label in ((False, "without shared prompts"), (True, "with shared prompts")):
         flops = 2 * params * useful[sharing] / seconds[sharing]
