@@ -143,8 +143,7 @@ def test_the_runner_collects_cyclic_garbage_after_each_batch_and_restores_the_co
             assert gc.isenabled() is enabled
             with pytest.raises(KeyboardInterrupt):
                 score_units(units, Scorer(fail_at=1), progress=False)
-            assert (
-                gc.isenabled() is enabled
-            )  # at once, while the interrupted run's frames are still referenced
+            # restored at once, while the interrupted run's frames are still referenced
+            assert gc.isenabled() is enabled
         finally:
             gc.enable()
