@@ -144,32 +144,38 @@ def _masks(model, branch, position):
     window = getattr(config, "sliding_window", None)
     layer_types = getattr(config, "layer_types", None)
     if layer_types and "sliding_attention" in layer_types:
-        return {
-            "full_attention": _mask(model, branch, position),
-            "sliding_attention": _mask(model, branch, position, window),
-        }
-    return _mask(model, branch, position, window if window and not layer_types else None)
+        full, sliding = _written(model, branch, position, (None, window))
+        return {"full_attention": full, "sliding_attention": sliding}
+    return _written(model, branch, position, (window if window and not layer_types else None,))[0]
 
 
-def _mask(model, branch, position, window: int | None = None):
+def _written(model, branch, position, windows: tuple) -> list:
+    """An additive mask per entry of `windows` (None: no sliding window), each piece of rows' seen pairs worked
+    out once for all of them."""
     import torch
 
     rows, width = branch.shape
     device = branch.device
     dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
     causal = torch.ones(width, width, dtype=torch.bool, device=device).tril()
-    out = torch.full((rows, 1, width, width), torch.finfo(dtype).min, dtype=dtype, device=device)
+    masks = [
+        torch.full((rows, 1, width, width), torch.finfo(dtype).min, dtype=dtype, device=device)
+        for _ in windows
+    ]
     step = max(1, MASK_PIECE // (width * width))
     for start in range(0, rows, step):
-        b, p = branch[start : start + step], position[start : start + step]
-        bq, bk = b[:, None, :, None], b[:, None, None, :]
+        piece = slice(start, start + step)
+        bq, bk = branch[piece, None, :, None], branch[piece, None, None, :]
         seen = bk == bq
         seen |= bk == 0
         seen &= causal
-        if window:
-            seen &= p[:, None, None, :] > (p[:, None, :, None] - window)
-        out[start : start + step].masked_fill_(seen, 0)
-    return out
+        for mask, window in zip(masks, windows):
+            if window:
+                p = position[piece]
+                mask[piece].masked_fill_(seen & (p[:, None, None, :] > p[:, None, :, None] - window), 0)
+            else:
+                mask[piece].masked_fill_(seen, 0)
+    return masks
 
 
 def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
