@@ -162,7 +162,7 @@ def test_scores_do_not_depend_on_the_chunks(models, demo_built, kind, model, mon
     whole = scores(kind, models[model], ds, True, **options)
     chunked = []
 
-    def small_chunks(keys):
+    def small_chunks(keys, first):
         chunked.append(KEY_CHUNKS(keys, first=1, largest=16))
         return chunked[-1]
 
@@ -217,7 +217,7 @@ def test_an_encoder_takes_padded_batches_and_says_so(models, demo_built, tmp_pat
     called = []
     original = engine.forward
     monkeypatch.setattr(engine, "forward", lambda *a, **k: called.append(1) or original(*a, **k))
-    monkeypatch.setattr(batching, "key_chunks", lambda keys: KEY_CHUNKS(keys, first=8, largest=8))
+    monkeypatch.setattr(batching, "key_chunks", lambda keys, first: KEY_CHUNKS(keys, first=8, largest=8))
     with caplog.at_level("INFO", logger="social_rm"):
         assert np.isfinite(scores("classifier", tmp_path / "bert", ds, True)).all() and not called
     said = "is not known to honour a packed 4-D attention mask; scoring in padded, length-sorted batches"
@@ -442,6 +442,6 @@ def test_on_the_cpu_chunks_are_prepared_in_the_main_thread(models, demo_built, m
         "prepare",
         lambda self, units: threads.append(threading.current_thread().name) or original(self, units),
     )
-    monkeypatch.setattr(batching, "key_chunks", lambda keys: KEY_CHUNKS(keys, first=8, largest=8))
+    monkeypatch.setattr(batching, "key_chunks", lambda keys, first: KEY_CHUNKS(keys, first=8, largest=8))
     score_pairs(ds, get_scorer("classifier", ModelSettings(str(models["classifier"]))), progress=False)
     assert len(threads) > 1 and set(threads) == {threading.main_thread().name}

@@ -82,9 +82,13 @@ class ModelScorer:
         one is chat-templated, tokenized and packed in a background thread (`prepare`), so the device does not wait
         for the host. On the CPU the same cores would do both: each chunk is prepared when it is reached (on 2
         cores the thread only contended: 20,000 BBQ pairs with the tests' tiny model, fastest of 3 runs, 6.66 s
-        with it and 6.20 s without; the `small` config on 2,000 pairs 6.20 s and 6.06 s)."""
-        chunks = batching.key_chunks([u.prompt for u in units])
+        with it and 6.20 s without; the `small` config on 2,000 pairs 6.20 s and 6.06 s), and every chunk is as
+        large as a chunk may be, since nothing overlaps: its rows sort into batches of nearly one width (4,000 BBQ
+        pairs, tests' tiny model: 4% of tokens and 8% of attention padding against 20% and 40% in small chunks;
+        the engine's forward passes 0.55 s against 0.68 s)."""
         background = models.input_device(self.model).type != "cpu"
+        first = batching.FIRST_CHUNK if background else batching.LARGEST_CHUNK
+        chunks = batching.key_chunks([u.prompt for u in units], first)
         for chunk, prepared in batching.prefetched(
             chunks, lambda chunk: self.prepare([units[i] for i in chunk]), background
         ):
