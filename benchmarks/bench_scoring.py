@@ -4,8 +4,9 @@ batches of pairs, chosen and rejected as separate left-padded forward passes.
     .venv/bin/python benchmarks/bench_scoring.py --dataset out/social-pairs [--time-pairs 2000|all] [--device cuda]
 
 1. Tokens computed, padding included, on the full dataset (hardware-independent): naive at 8 and 64 pairs a
-   batch, against the packed engine (each item's prompt once, its responses after it, a row per item in
-   token-budget batches), and against the useful tokens (each prompt once, each response once); and the engine's
+   batch, against the packed engine (each item's prompt once, its responses after it, items whose prompts share
+   their start in one row, rows in token-budget batches), and against its rows' own tokens (each shared start once,
+   each response once: the useful tokens); and the engine's
    attention and mask work against its linear layers' FLOPs, counted for the Llama-3-8B and Qwen3-0.6B shapes.
 2. Pairs per second on `--time-pairs` pairs of BBQ for a randomly initialised sequence classifier (`--config
    llama3-8b qwen3-0.6b` on a GPU: the real shapes in bf16, in Llama's class; default for a CPU the tests' tiny
@@ -63,11 +64,9 @@ def packed_tokens(units, encoded, max_tokens: int, share: bool = True) -> tuple[
     useful = longest = 0
     shapes = []
     for chunk in key_chunks([u.prompt for u in units]):
-        part = [encoded[i] for i in chunk]
-        items = engine.plan([units[i].prompt for i in chunk], part, share)
-        lengths = [len(r.ids) for r in engine.pack(items, part)]
+        lengths = [len(r.ids) for r in engine.pack([units[i].prompt for i in chunk], [encoded[i] for i in chunk], share)]
         shapes += [(len(b), max(lengths[i] for i in b)) for b in token_batches(lengths, max_tokens)]
-        useful += sum(engine.item_tokens(it, part) for it in items)
+        useful += sum(lengths)
         longest = max(longest, *lengths)
     computed = sum(n * width for n, width in shapes)
     return computed, useful, shapes, longest
@@ -164,11 +163,11 @@ def main() -> None:
             f"naive, {batch} pairs a batch: {naive:,} tokens computed; the engine: {ours:,} ({naive / ours:.2f}x fewer)"
         )
     print(
-        f"the engine: {ours:,} tokens computed in {len(shapes):,} batches against {useful:,} useful tokens (each prompt "
-        f"once, each response once): {ours / useful:.3f}x"
+        f"the engine: {ours:,} tokens computed in {len(shapes):,} batches against {useful:,} useful tokens (each shared "
+        f"start once, each response once): {ours / useful:.3f}x"
     )
     print(
-        f"the longest row: {longest:,} tokens (an item of several responses holds at most {engine.ROW_LENGTH:,}; "
+        f"the longest row: {longest:,} tokens (a row of several sequences holds at most {engine.ROW_LENGTH:,}; "
         f"the longest sequence has {max(lengths):,})"
     )
     for name, shape in SHAPES.items():
@@ -247,17 +246,14 @@ def time_forward(args, bbq, tokenizer, config_name: str) -> None:
         _sync(device)
         return time.perf_counter() - start, sum(forward)
 
-    # useful work: every unique completion's tokens once (no sharing), or each shared prompt once (shared)
+    # useful work: every unique completion's tokens once (no sharing), or each shared start once (shared)
     units, *_ = completions(bbq)
     with collections_between():  # as the runner: no full collection of the millions of objects held here
         start = time.perf_counter()
         encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
         host = time.perf_counter() - start
     useful = {
-        share: sum(
-            engine.item_tokens(it, encoded) for it in engine.plan([u.prompt for u in units], encoded, share)
-        )
-        for share in (False, True)
+        share: sum(len(r.ids) for r in engine.pack([u.prompt for u in units], encoded, share)) for share in (False, True)
     }
     params = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
     rate = matmul_rate(device, dtype)

@@ -67,6 +67,8 @@ def test_packed_scores_equal_the_padded_ones_on_every_source(kind, model, models
         if tuple((m["role"], m["content"]) for m in row["prompt"]) in shared_sources
     }
     assert sources_with_items == set(real_items.unique("source"))  # every source shares prompts
+    joined = [r for r in engine.pack([u.prompt for u in units], encoded) if len({units[m].prompt for m, _ in r.spans}) > 1]
+    assert len(joined) >= 3  # BBQ's contexts under several questions: rows of prompts that share their start
     packed = scores(kind, models[model], real_items, True, **options)
     monkeypatch.setattr(engine, "PACKED_MODEL_TYPES", ())  # the padded path, as for a model it cannot serve
     padded = scores(kind, models[model], real_items, True, **options)
@@ -100,7 +102,7 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
     tokenizer = load_tokenizer(str(models["causal"]), LoadOptions())
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], None)
     items = engine.plan([u.prompt for u in units], encoded)
-    packed_rows = engine.pack(items, encoded)
+    packed_rows = engine.pack([u.prompt for u in units], encoded)
     assert (
         max(len(r.ids) for r in packed_rows) > 64 and len(packed_rows) >= 2
     )  # one item is longer than ROW_LENGTH = 64 (a single sequence is never cut)
@@ -119,6 +121,43 @@ def test_row_boundaries_long_items_and_one_token_responses_are_exact(models, tmp
             engine.ROW_LENGTH = original
 
 
+def test_prompts_that_share_their_start_share_a_row_and_give_the_one_sequence_scores(models):
+    """A context under two questions and, with a sentence more, under one of them (as BBQ's ambiguous and
+    disambiguated contexts): one row computes the context once; a prompt that shares only the chat template's
+    start stays in a row of its own."""
+    from datasets import Dataset
+
+    context = "Two neighbours, a teacher and a nurse, were waiting at the bus stop on a rainy morning."
+    prompts = [
+        f"{context}\n\nWho was late?",
+        f"{context}\n\nWho was early?",
+        f"{context} The nurse had missed the first bus.\n\nWho was late?",
+        "Is it raining?",
+    ]
+    ds = Dataset.from_list(
+        [
+            {
+                "id": f"x{i}",
+                "prompt": [{"role": "user", "content": p}],
+                "chosen": [{"role": "assistant", "content": "The teacher"}],
+                "rejected": [{"role": "assistant", "content": "Cannot be determined"}],
+            }
+            for i, p in enumerate(prompts)
+        ]
+    )
+    units, chosen_at, rejected_at, _ = completions(ds)
+    tokenizer = load_tokenizer(str(models["causal"]), LoadOptions())
+    encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], None)
+    rows = engine.pack([u.prompt for u in units], encoded)
+    prompts_of = [{units[m].prompt[0][1] for m, _ in r.spans} for r in rows]
+    assert sorted(map(len, prompts_of)) == [1, 3]  # the three with the context in one row, "Is it raining?" alone
+    assert sum(len(r.ids) for r in rows) < sum(len(e.ids) for e in encoded) - 2 * len(tokenizer(context).input_ids)
+    for kind, folder in (("classifier", models["classifier"]), ("logprob", models["causal"])):
+        expected = one_at_a_time(kind, folder, units)
+        got = scores(kind, folder, ds, True)
+        assert np.abs(got - np.concatenate([expected[chosen_at], expected[rejected_at]])).max() < 1e-5
+
+
 def test_a_prompt_shared_by_more_completions_than_a_row_holds_makes_items_that_fit():
     from social_rm.scoring.encoding import Encoded
 
@@ -132,7 +171,7 @@ def test_a_prompt_shared_by_more_completions_than_a_row_holds_makes_items_that_f
         ([6, 7, 8], 4),
         ([9], 4),
     ]
-    assert [len(r.ids) for r in engine.pack(items, encoded)] == [19, 19, 19, 9]
+    assert [len(r.ids) for r in engine.pack(["one prompt"] * 10, encoded, row_length=20)] == [19, 19, 19, 9]
 
 
 @pytest.mark.parametrize("budget", [1, 100, 1_000_000])

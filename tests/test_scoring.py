@@ -420,7 +420,7 @@ def test_score_says_how_it_runs_and_what_it_computed(tiny, demo_built, tmp_path)
     done = subprocess.run([SOCIAL_RM, *map(str, args)], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert (
-        f"{tiny['classifier']}: classifier on cpu, torch.float32, packed rows (each prompt once per item), "
+        f"{tiny['classifier']}: classifier on cpu, torch.float32, packed rows (each shared start once), "
         "4,096 tokens a batch, --max-length 4096"
     ) in done.stderr
     counted = re.search(

@@ -28,12 +28,23 @@ class Encoded:
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
+    """The length of the longest prefix two token lists share, by slice comparisons (run in C): steps that double
+    while the slices agree, then halve into the first that does not (a token at a time took 20 us for BBQ's prompts)."""
+    n, low, step = min(len(a), len(b)), 0, 8
+    while low < n:  # a[:low] == b[:low]
+        high = min(low + step, n)
+        if a[low:high] != b[low:high]:
             break
-        n += 1
-    return n
+        low, step = high, 2 * step
+    else:
+        return n
+    while high - low > 1:  # a[low:high] != b[low:high]
+        middle = (low + high) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def encode_many(

@@ -1,13 +1,15 @@
-"""The packed forward pass of decoder models: each item's shared prompt once, followed by each of its responses, in
-a row of its own that is as wide as the item. Every token gets its own position (a response continues its
-prompt's positions) and a 4-D attention mask lets a token see only the earlier tokens of the prompt and of its own
-response (within the model's sliding window, on the layers that have one). Rows of similar width are batched
-together (`batching.token_batches`), so attention and masks cost what the items cost: no item attends over
-another's tokens, padding is only the few tokens by which rows of one batch differ, and SDPA runs in blocks of
-queries that skip the keys after each block (`attention.py`). A completion that shares nothing is an item with
-one response, so there is no other path for these models.
+"""The packed forward pass of decoder models: sequences that start alike computed as a tree, each shared start
+once. The completions of one prompt share it (an item: the prompt, then each response), and items whose prompts
+share their start (BBQ's contexts under two questions, the ambiguous context under the disambiguated one) go in one
+row when they share at least as many tokens as they add: the row holds each token once, in depth-first order. Every
+token keeps its own position (a branch continues the positions of the start it shares) and a 4-D attention mask lets
+a token see only the earlier tokens of its own path from the root (within the model's sliding window, on the layers
+that have one). Rows of similar width are batched together (`batching.token_batches`), so attention and masks cost
+what the items cost: no unrelated item attends over another's tokens, padding is only the few tokens by which rows
+of one batch differ, and SDPA runs in blocks of queries that skip the keys after each block (`attention.py`). A
+completion that shares nothing is an item with one response, so there is no other path for these models.
 
-    rows = pack(plan(keys, encoded), encoded)
+    rows = pack(keys, encoded)
     for batch in token_batches([len(r.ids) for r in rows], budget): outputs = forward(model, batch rows, read)
 
 Architectures known to honour a custom 4-D mask are listed in `PACKED_MODEL_TYPES` (each tested against
@@ -23,14 +25,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from social_rm.scoring.attention import blocked
+from social_rm.scoring.encoding import common_prefix
 from social_rm.scoring.models import input_device, is_library_class
 from social_rm.scoring.padded import no_cache, token_logprobs
 
 logger = logging.getLogger(__name__)
 
 PACKED_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3", "gemma2")
-# The most tokens an item of several responses holds (a longer sequence is an item of its own): its attention is
-# dense over the item, so a prompt shared by thousands of short responses makes many items of this size
+# The most tokens a row of several sequences holds (a longer sequence is a row of its own): its attention is dense
+# over the row, so a prompt shared by thousands of short responses makes many rows of this size
 ROW_LENGTH = 1024
 
 
@@ -42,14 +45,14 @@ class Item:
 
 @dataclass
 class Row:
-    """One item: its shared prefix, then each member's own tokens."""
+    """Items as a tree: each token once, depth-first. A token is seen by the tokens after it up to its `reach`:
+    the end of its branch (a member's own tokens), or of the items that share it (a prompt's tokens)."""
 
     ids: list[int] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
-    branch: list[int] = field(default_factory=list)  # 0: the shared prefix; k: the k-th member's own tokens
-    prefix: int = 0
-    # per member: (completion, index of its first own token)
-    spans: list[tuple[int, int]] = field(default_factory=list)
+    reach: list[int] = field(default_factory=list)
+    # per member: (completion, the (start, length) runs of the row that hold its tokens, in order)
+    spans: list[tuple[int, tuple[tuple[int, int], ...]]] = field(default_factory=list)
 
 
 def supports_packing(model) -> bool:
@@ -98,24 +101,57 @@ def _shared_prefix(sequences: list[list[int]], guess: int) -> int:
     return shared
 
 
-def item_tokens(item: Item, encoded) -> int:
-    return item.prefix + sum(len(encoded[i].ids) - item.prefix for i in item.members)
-
-
-def pack(items: list[Item], encoded) -> list[Row]:
-    """A row per item, as wide as the item: its prefix once, then each member's own tokens."""
-    rows = []
-    for item in items:
-        head = list(encoded[item.members[0]].ids[: item.prefix])
-        row = Row(head, list(range(item.prefix)), [0] * item.prefix, item.prefix)
-        for k, member in enumerate(item.members, start=1):
-            own = encoded[member].ids[item.prefix :]
-            row.spans.append((member, len(row.ids)))
-            row.ids += own
-            row.positions += range(item.prefix, item.prefix + len(own))
-            row.branch += [k] * len(own)
+def pack(keys, encoded, share: bool = True, row_length: int | None = None) -> list[Row]:
+    """The rows of the sequences' items (`plan`). Sorted by their prompts' tokens, an item joins the row before it
+    when the start it shares with that row's last prompt is at least as long as the tokens it adds (so the row grows
+    by no more than it saves, and unrelated prompts that share only a chat template's header stay apart) and the row
+    stays within `row_length` (default `ROW_LENGTH`); without `share`, each sequence is a row of its own."""
+    row_length = row_length or ROW_LENGTH
+    items = plan(keys, encoded, share, row_length)
+    heads = [encoded[item.members[0]].ids[: item.prefix] for item in items]
+    order = sorted(range(len(items)), key=heads.__getitem__) if share else range(len(items))
+    rows: list[Row] = []
+    row, path, last = Row(), [], []  # path: the runs of the row that hold the last prompt's tokens
+    for i in order:
+        item, head = items[i], heads[i]
+        own = sum(len(encoded[m].ids) for m in item.members) - len(item.members) * item.prefix
+        shared = common_prefix(last, head) if share and row.ids else 0
+        added = item.prefix - shared + own
+        if shared < added or len(row.ids) + added > row_length:  # a row of its own
+            _closed(row, path, 0)
+            if row.ids:
+                rows.append(row)
+            row, path, shared = Row(), [], 0
+        path = _closed(row, path, shared)
+        if item.prefix > shared:
+            path.append((len(row.ids), item.prefix - shared))
+            row.ids += head[shared:]
+            row.positions += range(shared, item.prefix)
+            row.reach += [0] * (item.prefix - shared)  # set when the path closes
+        for member in item.members:
+            sequence, at = encoded[member].ids, len(row.ids)
+            row.ids += sequence[item.prefix :]
+            row.positions += range(item.prefix, len(sequence))
+            row.reach += [len(row.ids)] * (len(row.ids) - at)
+            row.spans.append((member, (*path, (at, len(row.ids) - at))))
+        last = head
+    _closed(row, path, 0)
+    if row.ids:
         rows.append(row)
     return rows
+
+
+def _closed(row: Row, path: list, depth: int) -> list:
+    """The path's tokens from `depth` on are seen by nothing added after this: their reach ends here. Returns the
+    runs of the path before `depth`."""
+    kept, at = [], 0
+    for start, length in path:
+        cut = max(0, min(length, depth - at))
+        row.reach[start + cut : start + length] = [len(row.ids)] * (length - cut)
+        if cut:
+            kept.append((start, cut))
+        at += length
+    return kept
 
 
 def _padded(rows: list[Row], values, fill: int, device):
@@ -132,11 +168,12 @@ def _padded(rows: list[Row], values, fill: int, device):
 MASK_PIECE = 1 << 22  # mask entries worked out at a time: the largest boolean temporary (4 MiB)
 
 
-def _masks(model, branch, position):
-    """The attention mask(s) the model takes, from the per-token branch (-1: padding) and position of each row: one
-    (batch, 1, width, width) mask, or a dict per layer type where some layers slide. Token q sees token k at or
-    before it in its row that is in the prefix or in q's own branch (padding sees the prefix and padding, and is
-    never read); on a sliding layer, only the last `sliding_window` positions of those.
+def _masks(model, reach, position):
+    """The attention mask(s) the model takes, from the per-token reach (padding: past the row's end) and position of
+    each row: one (batch, 1, width, width) mask, or a dict per layer type where some layers slide. Token q sees token
+    k at or before it whose reach is past q (the earlier tokens of q's own path: its prompt, the start that prompt
+    shares, its own response); padding sees only padding, and is never read. On a sliding layer, only the last
+    `sliding_window` positions of those.
     Additive, in the model's dtype (0: attend; SDPA would otherwise turn a boolean mask into one on every call, and
     eager attention takes no other), and written a few rows at a time from the compact tensors, so that the only
     (rows x width x width) tensor is the one the attention reads."""
@@ -144,20 +181,21 @@ def _masks(model, branch, position):
     window = getattr(config, "sliding_window", None)
     layer_types = getattr(config, "layer_types", None)
     if layer_types and "sliding_attention" in layer_types:
-        full, sliding = _written(model, branch, position, (None, window))
+        full, sliding = _written(model, reach, position, (None, window))
         return {"full_attention": full, "sliding_attention": sliding}
-    return _written(model, branch, position, (window if window and not layer_types else None,))[0]
+    return _written(model, reach, position, (window if window and not layer_types else None,))[0]
 
 
-def _written(model, branch, position, windows: tuple) -> list:
+def _written(model, reach, position, windows: tuple) -> list:
     """An additive mask per entry of `windows` (None: no sliding window), each piece of rows' seen pairs worked
     out once for all of them."""
     import torch
 
-    rows, width = branch.shape
-    device = branch.device
+    rows, width = reach.shape
+    device = reach.device
     dtype = next(model.parameters()).dtype  # meta parameters (offloaded) keep theirs
     causal = torch.ones(width, width, dtype=torch.bool, device=device).tril()
+    query = torch.arange(width, device=device)[None, None, :, None]
     masks = [
         torch.full((rows, 1, width, width), torch.finfo(dtype).min, dtype=dtype, device=device)
         for _ in windows
@@ -165,9 +203,7 @@ def _written(model, branch, position, windows: tuple) -> list:
     step = max(1, MASK_PIECE // (width * width))
     for start in range(0, rows, step):
         piece = slice(start, start + step)
-        bq, bk = branch[piece, None, :, None], branch[piece, None, None, :]
-        seen = bk == bq
-        seen |= bk == 0
+        seen = reach[piece, None, None, :] > query
         seen &= causal
         for mask, window in zip(masks, windows):
             if window:
@@ -190,14 +226,11 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
         _padded(rows, lambda r: r.ids, 0, device),
         _padded(rows, lambda r: r.positions, 0, device),
     )
-    mask = _masks(model, _padded(rows, lambda r: r.branch, -1, device), positions)
+    width = ids.shape[1]
+    mask = _masks(model, _padded(rows, lambda r: r.reach, width + 1, device), positions)
     members = [member for row in rows for member, _ in row.spans]
-    # each member's last token: the end of its own tokens
-    ends = [
-        (r, own_at + len(encoded[member].ids) - row.prefix - 1)
-        for r, row in enumerate(rows)
-        for member, own_at in row.spans
-    ]
+    # each member's last token: the end of its last run
+    ends = [(r, runs[-1][0] + runs[-1][1] - 1) for r, row in enumerate(rows) for _, runs in row.spans]
     with torch.inference_mode(), blocked(model):
         output = model(input_ids=ids, attention_mask=mask, position_ids=positions, **no_cache(model))
         if read == "hidden":
@@ -212,10 +245,10 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
             )
         outputs = []
         for r, row in enumerate(rows):
-            for member, own_at in row.spans:
+            for member, runs in row.spans:
                 n, start = len(encoded[member].ids), max(encoded[member].response_start, 1)
-                index = [t if t < row.prefix else own_at + t - row.prefix for t in range(start - 1, n - 1)]
-                where = torch.tensor(index, device=logits.device)  # token t is predicted at t - 1
+                at = np.concatenate([np.arange(first, first + length) for first, length in runs])
+                where = torch.from_numpy(at[start - 1 : n - 1]).to(logits.device)  # token t is predicted at t - 1
                 targets = torch.tensor(encoded[member].ids[start:], device=logits.device)
                 outputs.append(token_logprobs(logits[r, where], targets).double())
         return members, outputs

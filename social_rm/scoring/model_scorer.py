@@ -127,7 +127,7 @@ class ModelScorer:
         self.truncated += sum(e.truncated for e in encoded)
         rows = None
         if self.packs:
-            rows = engine.pack(engine.plan(keys, encoded, self.settings.prefix_sharing), encoded)
+            rows = engine.pack(keys, encoded, self.settings.prefix_sharing)
         self.tokens += sum(len(r.ids) for r in rows) if rows is not None else sum(len(e.ids) for e in encoded)
         return Prepared(encoded, rows)
 
@@ -143,7 +143,7 @@ class ModelScorer:
 
     def describe(self) -> str:
         """The start-up line of a run: the device, dtype, how sequences go through the model and the budget."""
-        path = "packed rows (each prompt once per item)" if self.packs else "padded, length-sorted batches"
+        path = "packed rows (each shared start once)" if self.packs else "padded, length-sorted batches"
         if self.packs and not self.settings.prefix_sharing:
             path = "packed rows (no prefix sharing)"
         budget = self.token_budget().tokens
