@@ -64,7 +64,10 @@ def packed_tokens(units, encoded, max_tokens: int, share: bool = True) -> tuple[
     useful = longest = 0
     shapes = []
     for chunk in key_chunks([u.prompt for u in units]):
-        lengths = [len(r.ids) for r in engine.pack([units[i].prompt for i in chunk], [encoded[i] for i in chunk], share)]
+        lengths = [
+            len(r.ids)
+            for r in engine.pack([units[i].prompt for i in chunk], [encoded[i] for i in chunk], share)
+        ]
         shapes += [(len(b), max(lengths[i] for i in b)) for b in token_batches(lengths, max_tokens)]
         useful += sum(lengths)
         longest = max(longest, *lengths)
@@ -250,10 +253,13 @@ def time_forward(args, bbq, tokenizer, config_name: str) -> None:
     units, *_ = completions(bbq)
     with collections_between():  # as the runner: no full collection of the millions of objects held here
         start = time.perf_counter()
-        encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096)
+        encoded = encode_many(
+            tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], 4096
+        )
         host = time.perf_counter() - start
     useful = {
-        share: sum(len(r.ids) for r in engine.pack([u.prompt for u in units], encoded, share)) for share in (False, True)
+        share: sum(len(r.ids) for r in engine.pack([u.prompt for u in units], encoded, share))
+        for share in (False, True)
     }
     params = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
     rate = matmul_rate(device, dtype)

@@ -67,7 +67,11 @@ def test_packed_scores_equal_the_padded_ones_on_every_source(kind, model, models
         if tuple((m["role"], m["content"]) for m in row["prompt"]) in shared_sources
     }
     assert sources_with_items == set(real_items.unique("source"))  # every source shares prompts
-    joined = [r for r in engine.pack([u.prompt for u in units], encoded) if len({units[m].prompt for m, _ in r.spans}) > 1]
+    joined = [
+        r
+        for r in engine.pack([u.prompt for u in units], encoded)
+        if len({units[m].prompt for m, _ in r.spans}) > 1
+    ]
     assert len(joined) >= 3  # BBQ's contexts under several questions: rows of prompts that share their start
     packed = scores(kind, models[model], real_items, True, **options)
     monkeypatch.setattr(engine, "PACKED_MODEL_TYPES", ())  # the padded path, as for a model it cannot serve
@@ -150,8 +154,13 @@ def test_prompts_that_share_their_start_share_a_row_and_give_the_one_sequence_sc
     encoded = encode_many(tokenizer, [messages(u.prompt) for u in units], [u.response for u in units], None)
     rows = engine.pack([u.prompt for u in units], encoded)
     prompts_of = [{units[m].prompt[0][1] for m, _ in r.spans} for r in rows]
-    assert sorted(map(len, prompts_of)) == [1, 3]  # the three with the context in one row, "Is it raining?" alone
-    assert sum(len(r.ids) for r in rows) < sum(len(e.ids) for e in encoded) - 2 * len(tokenizer(context).input_ids)
+    assert sorted(map(len, prompts_of)) == [
+        1,
+        3,
+    ]  # the three with the context in one row, "Is it raining?" alone
+    assert sum(len(r.ids) for r in rows) < sum(len(e.ids) for e in encoded) - 2 * len(
+        tokenizer(context).input_ids
+    )
     for kind, folder in (("classifier", models["classifier"]), ("logprob", models["causal"])):
         expected = one_at_a_time(kind, folder, units)
         got = scores(kind, folder, ds, True)

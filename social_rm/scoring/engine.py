@@ -248,7 +248,9 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
             for member, runs in row.spans:
                 n, start = len(encoded[member].ids), max(encoded[member].response_start, 1)
                 at = np.concatenate([np.arange(first, first + length) for first, length in runs])
-                where = torch.from_numpy(at[start - 1 : n - 1]).to(logits.device)  # token t is predicted at t - 1
+                where = torch.from_numpy(at[start - 1 : n - 1]).to(
+                    logits.device
+                )  # token t is predicted at t - 1
                 targets = torch.tensor(encoded[member].ids[start:], device=logits.device)
                 outputs.append(token_logprobs(logits[r, where], targets).double())
         return members, outputs
