@@ -117,7 +117,7 @@ def pack(keys, encoded, share: bool = True, row_length: int | None = None) -> li
         own = sum(len(encoded[m].ids) for m in item.members) - len(item.members) * item.prefix
         shared = common_prefix(last, head) if share and row.ids else 0
         added = item.prefix - shared + own
-        if shared < added or len(row.ids) + added > row_length:  # a row of its own
+        if shared < added or len(row.ids) + added > row_length:  # the item starts a row
             _closed(row, path, 0)
             if row.ids:
                 rows.append(row)
@@ -248,9 +248,8 @@ def forward(model, rows: list[Row], read: str, encoded, verdict_ids=None):
             for member, runs in row.spans:
                 n, start = len(encoded[member].ids), max(encoded[member].response_start, 1)
                 at = np.concatenate([np.arange(first, first + length) for first, length in runs])
-                where = torch.from_numpy(at[start - 1 : n - 1]).to(
-                    logits.device
-                )  # token t is predicted at t - 1
+                # token t is predicted where token t - 1 is
+                where = torch.from_numpy(at[start - 1 : n - 1]).to(logits.device)
                 targets = torch.tensor(encoded[member].ids[start:], device=logits.device)
                 outputs.append(token_logprobs(logits[r, where], targets).double())
         return members, outputs
