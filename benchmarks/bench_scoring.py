@@ -242,9 +242,11 @@ def time_forward(args, bbq, tokenizer, config_name: str) -> None:
         )
         scorer = RewardModelScorer(settings, loaded=(tokenizer, model))
         scorer.packs = packed  # False: the padded, length-sorted batches other architectures take
+        if not overlap:
+            scorer.background = False  # nothing runs beside the forward passes
         forward: list[float] = []
         start = time.perf_counter()
-        with timed_batches(forward, device, background=None if overlap else False):
+        with timed_batches(forward, device):
             score_pairs(bbq, scorer, progress=False)
         _sync(device)
         return time.perf_counter() - start, sum(forward)
@@ -317,11 +319,11 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
     scorer = RewardModelScorer(
         ModelSettings("simulated", max_tokens_per_batch=budget), loaded=(tokenizer, model)
     )
+    scorer.background = True  # as beside a GPU (the model is on the CPU)
     forward, engine.forward = engine.forward, device
-    try:  # prepared in the background, as beside a GPU (the model is on the CPU)
+    try:
         start = time.perf_counter()
-        with timed_batches([], "cpu", background=True):
-            score_pairs(bbq, scorer, progress=False)
+        score_pairs(bbq, scorer, progress=False)
         seconds = time.perf_counter() - start
     finally:
         engine.forward = forward
@@ -332,13 +334,11 @@ def host_overhead(bbq, tokenizer, tokens_per_s: float) -> None:
 
 
 @contextmanager
-def timed_batches(seconds: list, device: str, background: bool | None = None):
-    """Every batch's forward pass timed into `seconds`; each chunk prepared in a background thread or not as
-    `background` says (False: nothing runs beside the forward passes), or as the runner chooses (None: in the
-    background beside a GPU only)."""
+def timed_batches(seconds: list, device: str):
+    """Every batch's forward pass timed into `seconds`."""
     from social_rm.scoring import batching
 
-    run_batches, prefetched, key_chunks = batching.run_batches, batching.prefetched, batching.key_chunks
+    run_batches = batching.run_batches
 
     def timed_run_batches(lengths, budget, run):
         def timed(batch):
@@ -351,14 +351,10 @@ def timed_batches(seconds: list, device: str, background: bool | None = None):
         return run_batches(lengths, budget, timed)
 
     batching.run_batches = timed_run_batches
-    if background is not None:
-        batching.prefetched = lambda chunks, prepare, _=True: prefetched(chunks, prepare, background)
-    if background:  # as beside a GPU: a small first chunk, so the device starts at once
-        batching.key_chunks = lambda keys, _first: key_chunks(keys, batching.FIRST_CHUNK)
     try:
         yield
     finally:
-        batching.run_batches, batching.prefetched, batching.key_chunks = run_batches, prefetched, key_chunks
+        batching.run_batches = run_batches
 
 
 def matmul_rate(device: str, dtype) -> float:

@@ -117,10 +117,9 @@ def pack(keys, encoded, share: bool = True, row_length: int | None = None) -> li
         own = sum(len(encoded[m].ids) for m in item.members) - len(item.members) * item.prefix
         shared = common_prefix(last, head) if share and row.ids else 0
         added = item.prefix - shared + own
-        if shared < added or len(row.ids) + added > row_length:  # the item starts a row
+        if row.ids and (shared < added or len(row.ids) + added > row_length):  # the item starts a row
             _closed(row, path, 0)
-            if row.ids:
-                rows.append(row)
+            rows.append(row)
             row, path, shared = Row(), [], 0
         path = _closed(row, path, shared)
         if item.prefix > shared:

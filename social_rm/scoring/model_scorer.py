@@ -78,23 +78,27 @@ class ModelScorer:
         return models.model_fingerprint(self.name, self.load_options, settings, commit_of(self.model))
 
     def score_stream(self, units):
-        """Chunk by chunk (`batching.key_chunks`: an item's units together): while a GPU scores one chunk, the next
-        one is chat-templated, tokenized and packed in a background thread (`prepare`), so the device does not wait
-        for the host. On the CPU the same cores would do both: each chunk is prepared when it is reached (on 2
-        cores the thread only contended: 20,000 BBQ pairs with the tests' tiny model, fastest of 3 runs, 6.66 s
-        with it and 6.20 s without; the `small` config on 2,000 pairs 6.20 s and 6.06 s), and every chunk is as
-        large as a chunk may be, since nothing overlaps: its rows sort into batches of nearly one width (4,000 BBQ
-        pairs, tests' tiny model: 4% of tokens and 8% of attention padding against 20% and 40% in small chunks;
-        the engine's forward passes 0.55 s against 0.68 s)."""
-        background = models.input_device(self.model).type != "cpu"
-        first = batching.FIRST_CHUNK if background else batching.LARGEST_CHUNK
+        """Chunk by chunk (`batching.key_chunks`: an item's units together), each chunk prepared (`prepare`) in the
+        `background` or when it is reached."""
+        first = batching.FIRST_CHUNK if self.background else batching.LARGEST_CHUNK
         chunks = batching.key_chunks([u.prompt for u in units], first)
         for chunk, prepared in batching.prefetched(
-            chunks, lambda chunk: self.prepare([units[i] for i in chunk]), background
+            chunks, lambda chunk: self.prepare([units[i] for i in chunk]), self.background
         ):
             for indices, outputs in self.score(prepared):
                 yield [chunk[i] for i in indices], outputs
             del prepared  # freed before the next chunk is prepared and the runner's next collection
+
+    @cached_property
+    def background(self) -> bool:
+        """Whether the next chunk is chat-templated, tokenized and packed in a background thread while the model
+        scores this one: beside an accelerator, so that it does not wait for the host, starting on a small chunk.
+        On the CPU the same cores would do both (on 2 cores the thread only contended: 20,000 BBQ pairs with the
+        tests' tiny model, fastest of 3 runs, 6.66 s with it and 6.20 s without; the `small` config on 2,000 pairs
+        6.20 s and 6.06 s): each chunk is prepared when it is reached, and is as large as a chunk may be, so that
+        its rows sort into batches of nearly one width (4,000 BBQ pairs, tests' tiny model: 4% of tokens and 8% of
+        attention padding against 20% and 40% in small chunks; the engine's forward passes 0.55 s against 0.68 s)."""
+        return models.input_device(self.model).type != "cpu"
 
     def sequences(self, units) -> tuple[list, list[Encoded]]:
         """(a key per sequence: sequences with one key share their common prefix when packed; the sequences)."""
